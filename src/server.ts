@@ -1,0 +1,227 @@
+import { ApolloServer } from '@apollo/server';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config';
+import { createContext, requestIdFrom, type Context, type ContextDeps } from './context';
+import { ErrorCode } from './errors';
+import { migrate, openOrm, type MikroORM } from './infra/db';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
+import { createLogger, type Logger } from './infra/logger';
+import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
+import { closeRedis, createRedis, type Redis } from './infra/redis';
+import { createFormatError } from './plugins/format-error';
+import { requestIdPlugin } from './plugins/request-id.plugin';
+import { buildVigilSchema } from './schema/build';
+import { createServices, startServices, stopServices, type Services } from './services';
+import { HealthStatus } from './schema/enums';
+
+/** A running gateway. */
+export interface VigilServer {
+  /** `http://host:port/graphql` */
+  url: string;
+  /** `ws://host:port/graphql` */
+  wsUrl: string;
+  port: number;
+  app: FastifyInstance;
+  orm: MikroORM;
+  services: Services;
+  pubsub: VigilPubSub;
+  logger: Logger;
+  /** Graceful shutdown: stop accepting, drain, close websockets with 1001, close the ORM and databases. */
+  stop(): Promise<void>;
+}
+
+export interface CreateServerOptions {
+  /** A logger to use instead of one on stdout (tests capture output this way). */
+  logger?: Logger;
+}
+
+function graphqlErrorBody(message: string, code: ErrorCode, requestId: string) {
+  return { errors: [{ message, extensions: { code, requestId } }] };
+}
+
+/**
+ * Builds and starts a gateway: database (embedded when `DATABASE_URL` is unset) and migrations,
+ * Redis when configured, services, the schema with its permission map, fastify with Apollo on
+ * `/graphql`, graphql-ws on the same port and path, and the probe endpoints. Accepts port 0.
+ */
+export async function createServer(config: Config, options: CreateServerOptions = {}): Promise<VigilServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+    const orm = await openOrm(databaseUrl, config.databasePoolMax, logger);
+    cleanups.push(() => orm.close(true));
+    const applied = await migrate(orm);
+    if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+
+    let redis: Redis | undefined;
+    let pubsubRedis: { publish: Redis; subscribe: Redis; prefix: string } | undefined;
+    if (config.redisUrl) {
+      redis = createRedis(config.redisUrl, logger, 'main');
+      const subscriber = createRedis(config.redisUrl, logger, 'subscriber');
+      const main = redis;
+      cleanups.push(() => closeRedis(main), () => closeRedis(subscriber));
+      pubsubRedis = { publish: redis, subscribe: subscriber, prefix: config.redisPrefix };
+    }
+    const pubsub = createVigilPubSub(pubsubRedis);
+    const services = createServices({ config, orm, redis, pubsub, logger });
+    cleanups.push(() => stopServices(services));
+
+    const schema = await buildVigilSchema();
+    const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
+    const formatError = createFormatError(logger);
+
+    const app = Fastify({
+      logger: false,
+      bodyLimit: config.bodyLimitBytes,
+      trustProxy: config.trustProxy.length ? config.trustProxy : false,
+      requestIdHeader: false,
+      genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
+    app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) logger.error({ err: error, requestId: request.id }, 'unhandled HTTP error');
+      const message = status === 500 ? 'Internal server error' : error.message;
+      const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_REQUEST;
+      void reply.code(status).header('content-type', 'application/json; charset=utf-8');
+      return graphqlErrorBody(message, code, request.id);
+    });
+    app.setNotFoundHandler((request, reply) => {
+      void reply.code(404);
+      return { error: 'Not Found', message: `${request.method} ${request.url} is not served here`, requestId: request.id };
+    });
+
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_request, reply) => {
+      const report = await services.health.check();
+      const down = report.components.filter((c) => c.critical && c.status === HealthStatus.DOWN);
+      void reply.code(down.length ? 503 : 200);
+      return {
+        status: down.length ? 'not ready' : 'ready',
+        down: down.map((c) => ({ name: c.name, detail: c.detail ?? null })),
+      };
+    });
+
+    const apollo = new ApolloServer<Context>({
+      schema,
+      formatError,
+      includeStacktraceInErrorResponses: false,
+      introspection: config.introspection !== 'off',
+      csrfPrevention: true,
+      plugins: [requestIdPlugin()],
+    });
+    await apollo.start();
+    cleanups.push(() => apollo.stop());
+
+    const httpContext = async (request: FastifyRequest): Promise<Context> => {
+      try {
+        return await createContext(contextDeps, {
+          requestId: request.id,
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? null,
+          authorization: request.headers.authorization ?? null,
+        });
+      } catch (error) {
+        if (error instanceof GraphQLError) {
+          throw new GraphQLError(error.message, {
+            extensions: { ...error.extensions, requestId: request.id },
+            originalError: error,
+          });
+        }
+        throw error;
+      }
+    };
+    app.route({
+      method: ['GET', 'POST', 'OPTIONS'],
+      url: '/graphql',
+      handler: fastifyApolloHandler(apollo, { context: httpContext }),
+    });
+
+    const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
+    const formatResult = (result: ExecutionResult): ExecutionResult => {
+      if (!result.errors?.length) return result;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] };
+    };
+    const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
+      {
+        schema,
+        context: async (ctx) => {
+          const request = ctx.extra.request;
+          const params = ctx.connectionParams ?? {};
+          const authorization = typeof params.authorization === 'string' ? params.authorization : null;
+          return createContext(contextDeps, {
+            ip: request.socket.remoteAddress ?? 'unknown',
+            userAgent: request.headers['user-agent'] ?? null,
+            authorization,
+          });
+        },
+        onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+        onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] => errors.map((e) => formatError(e.toJSON(), e)),
+      },
+      wsServer,
+    );
+    const closeWebsockets = async () => {
+      await wsDisposable.dispose();
+    };
+
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    startServices(services);
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        logger.info('shutting down');
+        const force = setTimeout(() => {
+          logger.warn('shutdown timeout reached: closing remaining connections');
+          app.server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        force.unref();
+        await Promise.all([closeWebsockets(), app.close()]);
+        clearTimeout(force);
+        await cleanup();
+        logger.info('stopped');
+      })();
+      return stopping;
+    };
+
+    logger.info({ url: `http://${shownHost}:${port}/graphql` }, 'Vigil is serving');
+    return {
+      url: `http://${shownHost}:${port}/graphql`,
+      wsUrl: `ws://${shownHost}:${port}/graphql`,
+      port,
+      app,
+      orm,
+      services,
+      pubsub,
+      logger,
+      stop,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+export { CloseCode };

@@ -1,0 +1,37 @@
+import { HealthStatus } from '../../schema/enums';
+
+/** What one check found. */
+export interface CheckOutcome {
+  status: HealthStatus;
+  detail?: string;
+  /** The measured value behind the status (ms, bytes, percent …), for `/health`. */
+  observedValue?: number;
+  observedUnit?: string;
+}
+
+/** One component of the health report. */
+export interface HealthCheck {
+  name: string;
+  /** A critical component that is DOWN makes the whole platform DOWN; others make it DEGRADED. */
+  critical: boolean;
+  run(signal: AbortSignal): Promise<CheckOutcome>;
+}
+
+export interface ComponentReport extends CheckOutcome {
+  name: string;
+  latencyMs: number;
+  critical: boolean;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  checkedAt: Date;
+  components: ComponentReport[];
+}
+
+/** Overall status: DOWN if a critical component is down, DEGRADED if anything is not UP. */
+export function overallStatus(components: readonly ComponentReport[]): HealthStatus {
+  if (components.some((c) => c.critical && c.status === HealthStatus.DOWN)) return HealthStatus.DOWN;
+  if (components.some((c) => c.status !== HealthStatus.UP)) return HealthStatus.DEGRADED;
+  return HealthStatus.UP;
+}

@@ -1,0 +1,110 @@
+import { Repeater } from '@graphql-yoga/subscription';
+import type { Logger } from '../../infra/logger';
+import { HealthStatus } from '../../schema/enums';
+import { overallStatus, type ComponentReport, type HealthCheck, type HealthReport } from './health-check';
+
+export interface HealthServiceOptions {
+  checks: HealthCheck[];
+  /** Each check's time limit; a check that takes longer is DOWN. */
+  checkTimeoutMs: number;
+  /** How long a report is reused, so a flood of health queries does not hammer dependencies. */
+  cacheMs: number;
+  /** How often the monitor re-checks and publishes changes; 0 disables the monitor. */
+  intervalMs: number;
+  logger: Logger;
+}
+
+type Listener = (report: HealthReport) => void;
+
+/** Runs the health checks in parallel, caches the report, and watches for status changes. */
+export class HealthService {
+  private cached?: { at: number; report: Promise<HealthReport> };
+  private timer?: NodeJS.Timeout;
+  private lastSignature?: string;
+  private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly options: HealthServiceOptions) {}
+
+  /** The current report, from cache when fresh. */
+  check(): Promise<HealthReport> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < this.options.cacheMs) return this.cached.report;
+    const report = this.runChecks();
+    this.cached = { at: now, report };
+    return report;
+  }
+
+  /** Runs every check now, bypassing the cache. */
+  async runChecks(): Promise<HealthReport> {
+    const components = await Promise.all(this.options.checks.map((check) => this.runOne(check)));
+    return { status: overallStatus(components), checkedAt: new Date(), components };
+  }
+
+  private async runOne(check: HealthCheck): Promise<ComponentReport> {
+    const started = performance.now();
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`no answer within ${this.options.checkTimeoutMs} ms`));
+      }, this.options.checkTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([check.run(controller.signal), timeout]);
+      return { name: check.name, critical: check.critical, latencyMs: elapsed(started), ...outcome };
+    } catch (error) {
+      return {
+        name: check.name,
+        critical: check.critical,
+        status: HealthStatus.DOWN,
+        latencyMs: elapsed(started),
+        detail: error instanceof Error ? error.message : String(error),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reports each time the overall status or a component's status changes, starting with the current one. */
+  changes(): AsyncIterable<HealthReport> {
+    return new Repeater<HealthReport>(async (push, stop) => {
+      const listener: Listener = (report) => void push(report);
+      this.listeners.add(listener);
+      void this.check().then(push, () => undefined);
+      await stop;
+      this.listeners.delete(listener);
+    });
+  }
+
+  /** Starts the monitor that re-checks on an interval and notifies `changes()` subscribers. */
+  start(): void {
+    if (this.timer || this.options.intervalMs <= 0) return;
+    const tick = async () => {
+      try {
+        const report = await this.runChecks();
+        this.cached = { at: Date.now(), report: Promise.resolve(report) };
+        const signature = [report.status, ...report.components.map((c) => `${c.name}:${c.status}`)].join('|');
+        if (signature !== this.lastSignature) {
+          if (this.lastSignature !== undefined) {
+            this.options.logger.info({ status: report.status, signature }, 'health status changed');
+            for (const listener of this.listeners) listener(report);
+          }
+          this.lastSignature = signature;
+        }
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'health monitor failed');
+      }
+    };
+    void tick();
+    this.timer = setInterval(() => void tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { findFreePort } from '../../src/infra/net';
+
+/** A throwaway Redis server on a free loopback port. */
+export interface TestRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+
+async function waitForRedis(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      return;
+    } catch (error) {
+      client.disconnect();
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Starts `redis-server` without persistence; `stop`/`start` simulate an outage on the same port. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = await findFreePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    child.once('error', (error) => {
+      throw new Error(`could not start ${REDIS_SERVER}: ${error.message} (apt-get install redis-server)`);
+    });
+    await waitForRedis(url);
+  };
+  const stop = async () => {
+    const current = child;
+    child = undefined;
+    if (!current || current.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      current.once('exit', () => resolve());
+      current.kill('SIGKILL');
+    });
+  };
+  await start();
+  return { url, port, start, stop };
+}
