@@ -13,7 +13,9 @@ const swc = [
 
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '/node_modules/jose/.+\\.js$': swc },
+  // jose 6 is ESM-only and jest's module system cannot require ESM on Node 20: compile it to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   setupFiles: ['reflect-metadata'],

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /** Where the gateway runs; production turns on the strict checks. */
@@ -11,6 +12,17 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const duration = int(0, 365 * 24 * 3600 * 1000);
+
+const alertLevel = z.enum(['INFO', 'WARNING', 'ERROR', 'CRITICAL']);
+
+function isCronPattern(pattern: string): boolean {
+  try {
+    new Cron(pattern, { paused: true, timezone: 'UTC' }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Every setting Vigil reads, keyed by its environment variable. Defaults are those of a single
@@ -46,14 +58,100 @@ const envSchema = z
     VIGIL_HEALTH_INTERVAL_MS: duration.default(5000),
     VIGIL_HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
     VIGIL_HEALTH_CACHE_MS: duration.default(1000),
+    VIGIL_HEALTH_DB_LATENCY_DEGRADED_MS: int(1, 60_000).optional(),
+    VIGIL_HEALTH_DB_POOL_WAITING_DEGRADED: int(1, 10_000).default(5),
+    VIGIL_HEALTH_EVENT_LOOP_DEGRADED_MS: int(1, 60_000).optional(),
+    VIGIL_HEALTH_EVENT_LOOP_DOWN_MS: int(1, 60_000).optional(),
+    VIGIL_MEMORY_LIMIT_MB: int(0, 1024 * 1024).default(0),
+    VIGIL_HEALTH_MEMORY_DEGRADED_PERCENT: int(1, 100).default(85),
+    VIGIL_HEALTH_MEMORY_DOWN_PERCENT: int(1, 100).default(95),
+    VIGIL_HEALTH_DISK_FREE_DEGRADED_PERCENT: int(0, 100).default(10),
+    VIGIL_HEALTH_DISK_FREE_DOWN_PERCENT: int(0, 100).default(2),
+    VIGIL_HEALTH_BACKUP_DOWN_HOURS: int(1, 24 * 365).default(72),
+    VIGIL_HEALTH_AUDIT_VERIFY_MAX_AGE_HOURS: int(1, 24 * 365).default(25),
+    VIGIL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    VIGIL_SLOW_QUERY_MS: int(1, 600_000).default(200),
+    VIGIL_SLOW_QUERY_KEEP: int(1, 1000).default(20),
+    VIGIL_CACHE_MAX_ENTRIES: int(0, 1_000_000).default(1000),
     VIGIL_INTROSPECTION: z.enum(['on', 'off', 'admin']).optional(),
+    VIGIL_GRAPHIQL: bool.optional(),
+    VIGIL_CONSOLE: bool.default(true),
     VIGIL_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
     VIGIL_BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
     VIGIL_CORS_ORIGINS: z.string().default(''),
     VIGIL_TRUST_PROXY: z.string().default(''),
     VIGIL_ALLOW_INSECURE_START: bool.default(false),
+    VIGIL_RATE_LIMIT_ENABLED: bool.default(true),
+    VIGIL_RATE_LIMIT_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
+    VIGIL_RATE_LIMIT_ANONYMOUS: int(1, 1_000_000).optional(),
+    VIGIL_RATE_LIMIT_USER: int(1, 1_000_000).optional(),
+    VIGIL_RATE_LIMIT_ROLES: z
+      .string()
+      .regex(/^\s*[A-Z_]+\s*=\s*\d+\s*(,\s*[A-Z_]+\s*=\s*\d+\s*)*$/, 'must look like ADMIN=1200,SUPER_ADMIN=1200')
+      .optional(),
+    VIGIL_RATE_LIMIT_LOGIN: int(1, 1_000_000).optional(),
+    VIGIL_RATE_LIMIT_LOGIN_WINDOW_SECONDS: int(1, 24 * 3600).default(300),
+    VIGIL_RATE_LIMIT_WS_SUBSCRIBE: int(1, 1_000_000).default(60),
+    VIGIL_MAX_DEPTH: int(1, 1000).default(12),
+    VIGIL_MAX_ALIASES: int(0, 10_000).default(30),
+    VIGIL_MAX_ROOT_FIELDS: int(1, 1000).default(15),
+    VIGIL_MAX_DIRECTIVES: int(0, 10_000).default(30),
+    VIGIL_MAX_TOKENS: int(10, 1_000_000).default(2500),
+    VIGIL_MAX_COST: int(1, 100_000_000).default(50_000),
+    VIGIL_COST_DEFAULT_PAGE_SIZE: int(1, 10_000).default(20),
+    VIGIL_COST_BUDGET: int(1, 1_000_000_000).optional(),
+    VIGIL_COST_BUDGET_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
+    VIGIL_TRUSTED_DOCUMENTS: z.enum(['off', 'allow-listed']).default('off'),
+    VIGIL_TRUSTED_DOCUMENTS_MANIFEST: z.string().min(1).default('./trusted-documents.json'),
+    VIGIL_APQ: bool.default(true),
+    VIGIL_APQ_TTL_SECONDS: int(0, 365 * 24 * 3600).default(24 * 3600),
+    VIGIL_REQUEST_TIMEOUT_MS: int(0, 600_000).default(30_000),
+    VIGIL_RESOLVER_TIMEOUT_MS: int(0, 600_000).default(20_000),
+    VIGIL_BREAKER_FAILURES: int(1, 1000).default(5),
+    VIGIL_BREAKER_COOLDOWN_MS: int(100, 600_000).default(10_000),
+    VIGIL_BREAKER_CALL_TIMEOUT_MS: int(10, 60_000).default(500),
+    VIGIL_ALERT_COOLDOWN_SECONDS: int(0, 7 * 24 * 3600).default(300),
+    VIGIL_ALERT_ESCALATION_SECONDS: int(1, 30 * 24 * 3600).default(900),
+    VIGIL_ALERT_ESCALATION_CHECK_MS: int(100, 3_600_000).default(30_000),
+    VIGIL_ALERT_DENIALS_THRESHOLD: int(1, 100_000).default(10),
+    VIGIL_ALERT_DENIALS_WINDOW_SECONDS: int(1, 24 * 3600).default(300),
+    VIGIL_ALERT_DELIVERY_MAX_ATTEMPTS: int(1, 20).default(5),
+    VIGIL_ALERT_DELIVERY_BACKOFF_MS: int(1, 600_000).default(1000),
+    VIGIL_ALERT_DELIVERY_TIMEOUT_MS: int(100, 120_000).default(5000),
+    VIGIL_ALERT_LOG_MIN_LEVEL: alertLevel.default('INFO'),
+    VIGIL_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    VIGIL_ALERT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    VIGIL_ALERT_WEBHOOK_MIN_LEVEL: alertLevel.default('WARNING'),
+    VIGIL_ALERT_SLACK_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    VIGIL_ALERT_SLACK_MIN_LEVEL: alertLevel.default('ERROR'),
+    VIGIL_ALERT_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+    VIGIL_ALERT_EMAIL_TO: z.string().optional(),
+    VIGIL_ALERT_EMAIL_FROM: z.string().default('vigil@localhost'),
+    VIGIL_ALERT_EMAIL_MIN_LEVEL: alertLevel.default('ERROR'),
+    VIGIL_WS_MAX_QUEUE: int(1, 1_000_000).default(1000),
+    PG_BIN_DIR: z.string().min(1).optional(),
+    PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
+    VIGIL_BACKUP_DIR: z.string().min(1).optional(),
+    VIGIL_BACKUP_SCHEDULE: z.string().min(1).default('0 1 * * *'),
+    VIGIL_BACKUP_DRILL_SCHEDULE: z.string().min(1).default('0 3 * * 0'),
+    VIGIL_BACKUP_KEEP_LAST: int(0, 100_000).default(7),
+    VIGIL_BACKUP_KEEP_DAYS: int(0, 36_500).default(0),
+    VIGIL_BACKUP_MAX_AGE_HOURS: int(1, 24 * 365).default(26),
+    VIGIL_AUDIT_RETENTION_DAYS: int(0, 36_500).default(365),
+    VIGIL_AUDIT_RETENTION_SCHEDULE: z.string().min(1).default('30 2 * * *'),
+    VIGIL_AUDIT_VERIFY_SCHEDULE: z.string().min(1).default('15 * * * *'),
   })
   .superRefine((env, ctx) => {
+    for (const key of [
+      'VIGIL_BACKUP_SCHEDULE',
+      'VIGIL_BACKUP_DRILL_SCHEDULE',
+      'VIGIL_AUDIT_RETENTION_SCHEDULE',
+      'VIGIL_AUDIT_VERIFY_SCHEDULE',
+    ] as const) {
+      if (env[key] !== 'off' && !isCronPattern(env[key])) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be a cron expression (e.g. "0 1 * * *") or "off"' });
+      }
+    }
     if (env.NODE_ENV === 'production' && !env.VIGIL_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['VIGIL_JWT_SECRET'], message: 'is required in production' });
     }
@@ -86,13 +184,135 @@ export interface Config {
     lockoutWindowSeconds: number;
     lockoutDurationSeconds: number;
   };
-  health: { intervalMs: number; checkTimeoutMs: number; cacheMs: number };
+  health: {
+    intervalMs: number;
+    checkTimeoutMs: number;
+    cacheMs: number;
+    /** A database round trip slower than this is DEGRADED. */
+    dbLatencyDegradedMs: number;
+    /** This many callers waiting for a pooled connection is DEGRADED. */
+    dbPoolWaitingDegraded: number;
+    eventLoopDegradedMs: number;
+    eventLoopDownMs: number;
+    /** 0: the V8 heap limit for the heap and total system memory for RSS. */
+    memoryLimitBytes: number;
+    memoryDegradedPercent: number;
+    memoryDownPercent: number;
+    diskFreeDegradedPercent: number;
+    diskFreeDownPercent: number;
+    /** No successful backup for this long is DOWN (DEGRADED from `backups.maxAgeHours`). */
+    backupDownHours: number;
+    auditVerifyMaxAgeHours: number;
+  };
+  observability: {
+    /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+    metricsToken?: string;
+    slowQueryMs: number;
+    slowQueryKeep: number;
+    cacheMaxEntries: number;
+  };
   introspection: 'on' | 'off' | 'admin';
+  /** Browser tools served by the gateway itself (no CDN). */
+  ui: {
+    /** The GraphQL IDE at `GET /graphql` for `Accept: text/html`; default on, off in production. */
+    graphiql: boolean;
+    /** The live console at `GET /console`; default on. */
+    console: boolean;
+  };
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
   corsOrigins: string[];
   trustProxy: string[];
   allowInsecureStart: boolean;
+  protection: ProtectionConfig;
+  alerts: {
+    /** A repeat of a fingerprint within this many seconds of its last sighting counts instead of creating an alert. */
+    cooldownSeconds: number;
+    /** An ERROR or CRITICAL alert unacknowledged this long escalates (and again each further period). */
+    escalationSeconds: number;
+    /** How often one instance looks for alerts to escalate. */
+    escalationCheckMs: number;
+    /** This many permission denials of one actor within the window raise an alert. */
+    denialsThreshold: number;
+    denialsWindowSeconds: number;
+    /** Attempts per delivery (webhook, Slack, email), with exponential backoff from `backoffMs`. */
+    deliveryMaxAttempts: number;
+    deliveryBackoffMs: number;
+    deliveryTimeoutMs: number;
+    logMinLevel: AlertLevelName;
+    webhook?: { url: string; secret?: string; minLevel: AlertLevelName };
+    slack?: { url: string; minLevel: AlertLevelName };
+    email?: { smtpUrl: string; to: string[]; from: string; minLevel: AlertLevelName };
+    /** Events a websocket subscription may have waiting before its connection is closed as too slow. */
+    wsMaxQueue: number;
+  };
+  backups: {
+    /** Where pg_dump / pg_restore are looked for before PATH. */
+    pgBinDir?: string;
+    /** Directories searched for pg_dump after `pgBinDir` (the process PATH). */
+    searchPath: string;
+    /** Where backup files and their manifests live; shared storage when several instances run. */
+    dir: string;
+    /** Cron expression (UTC) of scheduled backups; null: off. */
+    schedule: string | null;
+    /** Cron expression (UTC) of restore drills; null: off. */
+    drillSchedule: string | null;
+    /** Keep at least the newest N successful backups; 0: no count rule. */
+    keepLast: number;
+    /** Keep every backup younger than D days; 0: no age rule. */
+    keepDays: number;
+    /** No successful backup for this long raises BACKUP_STALE. */
+    maxAgeHours: number;
+  };
+  audit: {
+    /** Entries older than this many days are removed by the retention job; 0: kept forever. */
+    retentionDays: number;
+    /** Cron expression (UTC) of the retention job (one instance runs it); null: off. */
+    retentionSchedule: string | null;
+    /** Cron expression (UTC) of the scheduled chain verification (one instance runs it); null: off. */
+    verifySchedule: string | null;
+  };
+}
+
+/** An alert level as configuration names it (the `AlertLevel` enum's values). */
+export type AlertLevelName = 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+/** Rate limits, operation limits, trusted documents and timeouts (README, "Protection"). */
+export interface ProtectionConfig {
+  rateLimit: {
+    enabled: boolean;
+    windowSeconds: number;
+    /** Requests per window per client IP without a token. */
+    anonymous: number;
+    /** Requests per window per signed-in user. */
+    user: number;
+    /** Per-role overrides of `user`, keyed by role name. */
+    roles: Partial<Record<string, number>>;
+    /** Sign-in attempts per IP and email within `loginWindowSeconds`. */
+    login: number;
+    loginWindowSeconds: number;
+    /** Subscribe messages per window per websocket connection. */
+    wsSubscribe: number;
+  };
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxRootFields: number;
+    maxDirectives: number;
+    maxTokens: number;
+    maxCost: number;
+    /** What a connection field without `first` counts as in the cost analysis. */
+    defaultPageSize: number;
+  };
+  /** Operation cost a user (or an anonymous IP) may spend per window. */
+  costBudget: { points: number; windowSeconds: number };
+  trustedDocuments: { mode: 'off' | 'allow-listed'; manifestPath: string };
+  apq: { enabled: boolean; ttlSeconds: number };
+  /** Time to receive a whole request (0: none). */
+  requestTimeoutMs: number;
+  /** Time a Query root field may take (0: none). */
+  resolverTimeoutMs: number;
+  breaker: { failureThreshold: number; cooldownMs: number; callTimeoutMs: number };
 }
 
 /** Raised when a setting is wrong; its message is one line naming the variable. */
@@ -145,12 +365,116 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: e.VIGIL_HEALTH_INTERVAL_MS,
       checkTimeoutMs: e.VIGIL_HEALTH_CHECK_TIMEOUT_MS,
       cacheMs: e.VIGIL_HEALTH_CACHE_MS,
+      // Test runs share two cores between many servers: the production thresholds would flap.
+      dbLatencyDegradedMs: e.VIGIL_HEALTH_DB_LATENCY_DEGRADED_MS ?? (e.NODE_ENV === 'test' ? 5000 : 500),
+      dbPoolWaitingDegraded: e.VIGIL_HEALTH_DB_POOL_WAITING_DEGRADED,
+      eventLoopDegradedMs: e.VIGIL_HEALTH_EVENT_LOOP_DEGRADED_MS ?? (e.NODE_ENV === 'test' ? 5000 : 200),
+      eventLoopDownMs: e.VIGIL_HEALTH_EVENT_LOOP_DOWN_MS ?? (e.NODE_ENV === 'test' ? 30_000 : 1000),
+      memoryLimitBytes: e.VIGIL_MEMORY_LIMIT_MB * 1024 * 1024,
+      memoryDegradedPercent: e.VIGIL_HEALTH_MEMORY_DEGRADED_PERCENT,
+      memoryDownPercent: e.VIGIL_HEALTH_MEMORY_DOWN_PERCENT,
+      diskFreeDegradedPercent: e.VIGIL_HEALTH_DISK_FREE_DEGRADED_PERCENT,
+      diskFreeDownPercent: e.VIGIL_HEALTH_DISK_FREE_DOWN_PERCENT,
+      backupDownHours: e.VIGIL_HEALTH_BACKUP_DOWN_HOURS,
+      auditVerifyMaxAgeHours: e.VIGIL_HEALTH_AUDIT_VERIFY_MAX_AGE_HOURS,
+    },
+    observability: {
+      metricsToken: e.VIGIL_METRICS_TOKEN,
+      slowQueryMs: e.VIGIL_SLOW_QUERY_MS,
+      slowQueryKeep: e.VIGIL_SLOW_QUERY_KEEP,
+      cacheMaxEntries: e.VIGIL_CACHE_MAX_ENTRIES,
     },
     introspection: e.VIGIL_INTROSPECTION ?? (production ? 'off' : 'on'),
+    ui: { graphiql: e.VIGIL_GRAPHIQL ?? !production, console: e.VIGIL_CONSOLE },
     shutdownTimeoutMs: e.VIGIL_SHUTDOWN_TIMEOUT_MS,
     bodyLimitBytes: e.VIGIL_BODY_LIMIT_BYTES,
     corsOrigins: list(e.VIGIL_CORS_ORIGINS),
     trustProxy: list(e.VIGIL_TRUST_PROXY),
     allowInsecureStart: e.VIGIL_ALLOW_INSECURE_START,
+    protection: {
+      rateLimit: {
+        enabled: e.VIGIL_RATE_LIMIT_ENABLED,
+        windowSeconds: e.VIGIL_RATE_LIMIT_WINDOW_SECONDS,
+        // Test suites sign in and query far more often than a person; explicit settings still apply.
+        anonymous: e.VIGIL_RATE_LIMIT_ANONYMOUS ?? (e.NODE_ENV === 'test' ? 100_000 : 60),
+        user: e.VIGIL_RATE_LIMIT_USER ?? (e.NODE_ENV === 'test' ? 100_000 : 300),
+        roles: Object.fromEntries(
+          list(e.VIGIL_RATE_LIMIT_ROLES ?? (e.NODE_ENV === 'test' ? '' : 'ADMIN=1200,SUPER_ADMIN=1200')).map((pair) => {
+            const [role, points] = pair.split('=').map((s) => s.trim());
+            return [role!, Number(points)];
+          }),
+        ),
+        login: e.VIGIL_RATE_LIMIT_LOGIN ?? (e.NODE_ENV === 'test' ? 100_000 : 10),
+        loginWindowSeconds: e.VIGIL_RATE_LIMIT_LOGIN_WINDOW_SECONDS,
+        wsSubscribe: e.VIGIL_RATE_LIMIT_WS_SUBSCRIBE,
+      },
+      limits: {
+        maxDepth: e.VIGIL_MAX_DEPTH,
+        maxAliases: e.VIGIL_MAX_ALIASES,
+        maxRootFields: e.VIGIL_MAX_ROOT_FIELDS,
+        maxDirectives: e.VIGIL_MAX_DIRECTIVES,
+        maxTokens: e.VIGIL_MAX_TOKENS,
+        maxCost: e.VIGIL_MAX_COST,
+        defaultPageSize: e.VIGIL_COST_DEFAULT_PAGE_SIZE,
+      },
+      costBudget: {
+        points: e.VIGIL_COST_BUDGET ?? (e.NODE_ENV === 'test' ? 100_000_000 : 500_000),
+        windowSeconds: e.VIGIL_COST_BUDGET_WINDOW_SECONDS,
+      },
+      trustedDocuments: {
+        mode: e.VIGIL_TRUSTED_DOCUMENTS,
+        manifestPath: path.resolve(e.VIGIL_TRUSTED_DOCUMENTS_MANIFEST),
+      },
+      apq: { enabled: e.VIGIL_APQ, ttlSeconds: e.VIGIL_APQ_TTL_SECONDS },
+      requestTimeoutMs: e.VIGIL_REQUEST_TIMEOUT_MS,
+      resolverTimeoutMs: e.VIGIL_RESOLVER_TIMEOUT_MS,
+      breaker: {
+        failureThreshold: e.VIGIL_BREAKER_FAILURES,
+        cooldownMs: e.VIGIL_BREAKER_COOLDOWN_MS,
+        callTimeoutMs: e.VIGIL_BREAKER_CALL_TIMEOUT_MS,
+      },
+    },
+    alerts: {
+      cooldownSeconds: e.VIGIL_ALERT_COOLDOWN_SECONDS,
+      escalationSeconds: e.VIGIL_ALERT_ESCALATION_SECONDS,
+      escalationCheckMs: e.VIGIL_ALERT_ESCALATION_CHECK_MS,
+      denialsThreshold: e.VIGIL_ALERT_DENIALS_THRESHOLD,
+      denialsWindowSeconds: e.VIGIL_ALERT_DENIALS_WINDOW_SECONDS,
+      deliveryMaxAttempts: e.VIGIL_ALERT_DELIVERY_MAX_ATTEMPTS,
+      deliveryBackoffMs: e.VIGIL_ALERT_DELIVERY_BACKOFF_MS,
+      deliveryTimeoutMs: e.VIGIL_ALERT_DELIVERY_TIMEOUT_MS,
+      logMinLevel: e.VIGIL_ALERT_LOG_MIN_LEVEL,
+      webhook: e.VIGIL_ALERT_WEBHOOK_URL
+        ? { url: e.VIGIL_ALERT_WEBHOOK_URL, secret: e.VIGIL_ALERT_WEBHOOK_SECRET, minLevel: e.VIGIL_ALERT_WEBHOOK_MIN_LEVEL }
+        : undefined,
+      slack: e.VIGIL_ALERT_SLACK_WEBHOOK_URL
+        ? { url: e.VIGIL_ALERT_SLACK_WEBHOOK_URL, minLevel: e.VIGIL_ALERT_SLACK_MIN_LEVEL }
+        : undefined,
+      email:
+        e.VIGIL_ALERT_SMTP_URL && e.VIGIL_ALERT_EMAIL_TO
+          ? {
+              smtpUrl: e.VIGIL_ALERT_SMTP_URL,
+              to: list(e.VIGIL_ALERT_EMAIL_TO),
+              from: e.VIGIL_ALERT_EMAIL_FROM,
+              minLevel: e.VIGIL_ALERT_EMAIL_MIN_LEVEL,
+            }
+          : undefined,
+      wsMaxQueue: e.VIGIL_WS_MAX_QUEUE,
+    },
+    backups: {
+      pgBinDir: e.PG_BIN_DIR,
+      searchPath: e.PATH,
+      dir: path.resolve(e.VIGIL_BACKUP_DIR ?? path.join(e.VIGIL_DATA_DIR, 'backups')),
+      schedule: e.VIGIL_BACKUP_SCHEDULE === 'off' ? null : e.VIGIL_BACKUP_SCHEDULE,
+      drillSchedule: e.VIGIL_BACKUP_DRILL_SCHEDULE === 'off' ? null : e.VIGIL_BACKUP_DRILL_SCHEDULE,
+      keepLast: e.VIGIL_BACKUP_KEEP_LAST,
+      keepDays: e.VIGIL_BACKUP_KEEP_DAYS,
+      maxAgeHours: e.VIGIL_BACKUP_MAX_AGE_HOURS,
+    },
+    audit: {
+      retentionDays: e.VIGIL_AUDIT_RETENTION_DAYS,
+      retentionSchedule: e.VIGIL_AUDIT_RETENTION_SCHEDULE === 'off' ? null : e.VIGIL_AUDIT_RETENTION_SCHEDULE,
+      verifySchedule: e.VIGIL_AUDIT_VERIFY_SCHEDULE === 'off' ? null : e.VIGIL_AUDIT_VERIFY_SCHEDULE,
+    },
   };
 }

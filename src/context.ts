@@ -14,6 +14,8 @@ export interface Viewer {
   role: Role;
   sessionId: string;
   permissions: ReadonlySet<Permission>;
+  /** When the session ends at the latest (its absolute lifetime); websockets are closed then. */
+  sessionExpiresAt?: Date;
 }
 
 /** Everything a resolver may use; built in one place for HTTP requests and websocket operations. */
@@ -28,6 +30,48 @@ export interface Context {
   pubsub: VigilPubSub;
   config: Config;
   logger: Logger;
+  /** The operation's name once Apollo has resolved it (for logs and the audit trail). */
+  operationName: string | null;
+  /** Websocket operations only: closes the connection this operation runs on. */
+  closeConnection?: (code: number, reason: string) => void;
+}
+
+/** Who did something, as the audit trail records it; null means the system itself. */
+export interface Actor {
+  id: string;
+  email: string;
+  role: Role;
+}
+
+/**
+ * What services need to know about the request they serve (for audit entries and security
+ * events), without seeing GraphQL or HTTP objects.
+ */
+export interface RequestMeta {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+  operationName: string | null;
+  actor: Actor | null;
+  sessionId: string | null;
+}
+
+/** The request's metadata for services. */
+export function requestMeta(ctx: Context): RequestMeta {
+  const v = ctx.viewer;
+  return {
+    requestId: ctx.requestId,
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    operationName: ctx.operationName,
+    actor: v ? { id: v.id, email: v.email, role: v.role } : null,
+    sessionId: v?.sessionId ?? null,
+  };
+}
+
+/** Metadata for work the system does on its own (schedules, monitors). */
+export function systemMeta(operationName: string): RequestMeta {
+  return { requestId: randomUUID(), ip: '127.0.0.1', userAgent: null, operationName, actor: null, sessionId: null };
 }
 
 /** What the server hands the context factory. */
@@ -46,6 +90,11 @@ export interface RequestSource {
   userAgent?: string | null;
   /** The raw `Authorization` value (`Bearer …`), if any. */
   authorization?: string | null;
+  /**
+   * A websocket operation: the connection was authenticated at `connection_init`, so an access
+   * token that expired since still identifies its session (which is checked as usual).
+   */
+  websocket?: boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -61,7 +110,7 @@ export async function createContext(deps: ContextDeps, source: RequestSource): P
   const requestId = source.requestId ?? randomUUID();
   return {
     requestId,
-    viewer: null,
+    viewer: await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket }),
     ip: source.ip,
     userAgent: source.userAgent ?? null,
     em,
@@ -70,5 +119,6 @@ export async function createContext(deps: ContextDeps, source: RequestSource): P
     pubsub: deps.pubsub,
     config: deps.config,
     logger: deps.logger.child({ requestId }),
+    operationName: null,
   };
 }

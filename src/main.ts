@@ -14,13 +14,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const server = await createServer(config);
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    // `npm start` forwards the terminal's signal that the process group already received, so a
+    // second signal only forces an exit when it comes well after the first.
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt < 2000) return;
       server.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     server.logger.info({ signal }, 'received signal');
     server.stop().then(
       () => process.exit(0),

@@ -11,10 +11,23 @@ import { ErrorCode } from './errors';
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
+import { closeWebSocket } from './infra/websocket';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
+import { createProtection } from './protection';
+import { applyResolverTimeout } from './protection/resolver-timeout';
+import { httpSubscriptionsPlugin } from './plugins/http-subscriptions.plugin';
 import { requestIdPlugin } from './plugins/request-id.plugin';
+import { loggingPlugin } from './plugins/logging.plugin';
+import { metricsPlugin } from './plugins/metrics.plugin';
+import { performancePlugins } from './plugins/performance';
+import { countSubscriptions, observeWebsocketConnections } from './plugins/websocket-metrics';
+import { registerObservabilityRoutes } from './http/observability.routes';
+import { checkStartupSecurity } from './services/security/security-audit';
+import { websocketAuth } from './plugins/ws-auth';
+import { firstAdminAnnouncer } from './services/users/first-admin';
+import { registerUiRoutes } from './http/ui.routes';
 import { buildVigilSchema } from './schema/build';
 import { createServices, startServices, stopServices, type Services } from './services';
 import { HealthStatus } from './schema/enums';
@@ -57,6 +70,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
   };
 
   try {
+    checkStartupSecurity(config, logger);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
@@ -79,16 +93,20 @@ export async function createServer(config: Config, options: CreateServerOptions 
     }
     const pubsub = createVigilPubSub(pubsubRedis);
     const services = createServices({ config, orm, redis, pubsub, logger });
+    await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
 
     const schema = await buildVigilSchema();
     const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
     const formatError = createFormatError(logger);
+    applyResolverTimeout(schema, config.protection.resolverTimeoutMs);
+    const protection = createProtection({ config, schema, logger, services, redis });
 
     const app = Fastify({
       logger: false,
       bodyLimit: config.bodyLimitBytes,
       trustProxy: config.trustProxy.length ? config.trustProxy : false,
+      ...protection.fastifyOptions,
       requestIdHeader: false,
       genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
       return503OnClosing: true,
@@ -97,6 +115,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     app.addHook('onRequest', async (request, reply) => {
       void reply.header('x-request-id', request.id);
     });
+    await protection.registerHttp(app);
     app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) logger.error({ err: error, requestId: request.id }, 'unhandled HTTP error');
@@ -110,6 +129,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       return { error: 'Not Found', message: `${request.method} ${request.url} is not served here`, requestId: request.id };
     });
 
+    registerUiRoutes(app, { config, logger });
+    registerObservabilityRoutes(app, contextDeps);
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
       const report = await services.health.check();
@@ -127,7 +148,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       includeStacktraceInErrorResponses: false,
       introspection: config.introspection !== 'off',
       csrfPrevention: true,
-      plugins: [requestIdPlugin()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, ...performancePlugins()],
+      ...protection.apolloOptions,
     });
     await apollo.start();
     cleanups.push(() => apollo.stop());
@@ -143,7 +165,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
       } catch (error) {
         if (error instanceof GraphQLError) {
           throw new GraphQLError(error.message, {
-            extensions: { ...error.extensions, requestId: request.id },
+            extensions: {
+              ...error.extensions,
+              requestId: request.id,
+              ...(error.extensions.code === ErrorCode.UNAUTHENTICATED ? { http: { status: 401 } } : {}),
+            },
             originalError: error,
           });
         }
@@ -157,6 +183,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     });
 
     const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
+    observeWebsocketConnections(wsServer, services.metrics);
     const formatResult = (result: ExecutionResult): ExecutionResult => {
       if (!result.errors?.length) return result;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] };
@@ -164,16 +191,21 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
+        ...websocketAuth(services),
         context: async (ctx) => {
           const request = ctx.extra.request;
           const params = ctx.connectionParams ?? {};
           const authorization = typeof params.authorization === 'string' ? params.authorization : null;
-          return createContext(contextDeps, {
+          const context = await createContext(contextDeps, {
             ip: request.socket.remoteAddress ?? 'unknown',
             userAgent: request.headers['user-agent'] ?? null,
             authorization,
+            websocket: true,
           });
+          return { ...context, closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) };
         },
+        onOperation: countSubscriptions(services.metrics),
+        onSubscribe: protection.onSubscribe,
         onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
         onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] => errors.map((e) => formatError(e.toJSON(), e)),
       },

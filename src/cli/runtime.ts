@@ -4,6 +4,18 @@ import { migrate, openOrm, type MikroORM } from '../infra/db';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import { createLogger, type Logger } from '../infra/logger';
 
+/**
+ * What `vigil` exits with. `health` has its own: 0 UP, 1 DEGRADED, 2 DOWN (monitoring convention).
+ */
+export const ExitCode = {
+  /** The command did what it was asked. */
+  OK: 0,
+  /** The command failed (database unreachable, a backup that does not verify …): one line on stderr. */
+  FAILURE: 1,
+  /** The command line or the configuration is wrong: nothing was done. */
+  USAGE: 2,
+} as const;
+
 /** A CLI command failed in a way the operator can act on: printed as one line, exit code 1. */
 export class CliError extends Error {
   constructor(

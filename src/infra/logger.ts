@@ -9,6 +9,7 @@ export type { Logger } from 'pino';
 export const REDACTED_PATHS = [
   'password',
   'newPassword',
+  'currentPassword',
   'otp',
   'token',
   'accessToken',
@@ -38,7 +39,52 @@ export const REDACTED_PATHS = [
   '*.subjectEmail',
   '*.subjectIp',
   '*.subjectName',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.cookie',
+  '*.*.password',
+  '*.*.otp',
+  '*.*.token',
+  '*.*.refreshToken',
+  '*.*.subjectEmail',
+  '*.*.subjectIp',
+  '*.*.subjectName',
 ];
+
+/**
+ * Keys whose values {@link redactSecrets} replaces at any depth (pino's own paths stop at a fixed
+ * depth; GraphQL variables nest as deep as the client likes).
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'newpassword',
+  'currentpassword',
+  'otp',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'secret',
+  'authorization',
+  'cookie',
+  'otpauthuri',
+  'subjectemail',
+  'subjectip',
+  'subjectname',
+]);
+
+const REDACTED = '[redacted]';
+
+/** A copy of `value` with every {@link SECRET_KEYS} entry replaced, at any depth (case-insensitive). */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (depth > 20) return REDACTED;
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : redactSecrets(v, depth + 1)]),
+    );
+  }
+  return value;
+}
 
 /** Creates the process logger: JSON lines, secrets and personal data redacted. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
@@ -47,7 +93,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { service: 'vigil' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACTED_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,

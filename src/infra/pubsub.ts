@@ -49,6 +49,18 @@ function prefixed(inner: TypedEventTarget<CustomEvent>, prefix: string): TypedEv
  */
 export function createVigilPubSub(redis?: { publish: Redis; subscribe: Redis; prefix: string }): VigilPubSub {
   if (!redis) return createPubSub();
-  const target = createRedisEventTarget<CustomEvent>({ publishClient: redis.publish, subscribeClient: redis.subscribe });
+  // The event target drops the promises of PUBLISH/SUBSCRIBE; while Redis is away ioredis rejects
+  // them, and an unhandled rejection would end the process. A lost event is the lesser harm.
+  const ignore = () => 0;
+  const publishClient = { publish: (channel: string, message: string) => redis.publish.publish(channel, message).catch(ignore) };
+  const subscribeClient = {
+    on: (event: 'message', listener: (channel: string, message: string) => void) => redis.subscribe.on(event, listener),
+    subscribe: (channel: string) => redis.subscribe.subscribe(channel).catch(ignore),
+    unsubscribe: (channel: string) => redis.subscribe.unsubscribe(channel).catch(ignore),
+  };
+  const target = createRedisEventTarget<CustomEvent>({
+    publishClient: publishClient as unknown as Redis,
+    subscribeClient: subscribeClient as unknown as Redis,
+  });
   return createPubSub({ eventTarget: prefixed(target, redis.prefix) });
 }

@@ -1,5 +1,10 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000_foundation } from './Migration20261123000000_foundation';
+import { Migration20261123000500_audit } from './Migration20261123000500_audit';
+import { Migration20261123001000_identity } from './Migration20261123001000_identity';
+import { Migration20261123003000_investigations } from './Migration20261123003000_investigations';
+import { Migration20261123004000_alerts } from './Migration20261123004000_alerts';
+import { Migration20261123006000_backups } from './Migration20261123006000_backups';
 
 /**
  * Every migration in the order it runs; listed explicitly so the same list works from TypeScript
@@ -7,4 +12,9 @@ import { Migration20261123000000_foundation } from './Migration20261123000000_fo
  */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123000000_foundation', class: Migration20261123000000_foundation },
+  { name: 'Migration20261123000500_audit', class: Migration20261123000500_audit },
+  { name: 'Migration20261123001000_identity', class: Migration20261123001000_identity },
+  { name: 'Migration20261123003000_investigations', class: Migration20261123003000_investigations },
+  { name: 'Migration20261123004000_alerts', class: Migration20261123004000_alerts },
+  { name: 'Migration20261123006000_backups', class: Migration20261123006000_backups },
 ];

@@ -1,7 +1,7 @@
 import { and, rule } from 'graphql-shield';
 import type { Context } from '../context';
-import { ForbiddenError, UnauthenticatedError } from '../errors';
-import type { Permission } from './roles';
+import { denyAccess } from './denials';
+import { Permission } from './roles';
 
 /** A shield rule or logic rule (the library does not export the type from its entry point). */
 export type ShieldRule = Parameters<typeof and>[number];
@@ -11,10 +11,11 @@ export type RuleFieldMap = Record<string, ShieldRule>;
 
 /**
  * Rules answer with typed errors so a denial leaves with the right code: UNAUTHENTICATED without a
- * valid token, FORBIDDEN with one. They depend only on the viewer, hence the contextual cache.
+ * valid token, FORBIDDEN with one; every denial is recorded through {@link denyAccess}. They
+ * depend only on the viewer, hence the contextual cache.
  */
-export const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })(
-  (_parent, _args, ctx: Context) => (ctx.viewer ? true : new UnauthenticatedError()),
+export const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })((_parent, _args, ctx: Context, info) =>
+  ctx.viewer ? true : denyAccess(ctx, info, 'isAuthenticated'),
 );
 
 const permissionRules = new Map<Permission, ReturnType<ReturnType<typeof rule>>>();
@@ -23,15 +24,29 @@ const permissionRules = new Map<Permission, ReturnType<ReturnType<typeof rule>>>
 export function hasPermission(permission: Permission) {
   let existing = permissionRules.get(permission);
   if (!existing) {
-    existing = rule(`hasPermission:${permission}`, { cache: 'contextual' })((_parent, _args, ctx: Context) => {
-      if (!ctx.viewer) return new UnauthenticatedError();
-      if (ctx.viewer.permissions.has(permission)) return true;
-      return new ForbiddenError(`This needs the ${permission} permission`);
+    const name = `hasPermission:${permission}`;
+    existing = rule(name, { cache: 'contextual' })((_parent, _args, ctx: Context, info) => {
+      if (ctx.viewer?.permissions.has(permission)) return true;
+      return denyAccess(ctx, info, name, `This needs the ${permission} permission`);
     });
     permissionRules.set(permission, existing);
   }
   return existing;
 }
+
+/**
+ * `revokeSession(id)`: one's own sessions, or anyone's with ADMIN_ACCESS. An unknown id passes so
+ * the resolver answers NOT_FOUND. Depends on the argument, hence the strict cache.
+ */
+export const canRevokeSession = rule('canRevokeSession', { cache: 'strict' })(
+  async (_parent, args: { id?: unknown }, ctx: Context, info) => {
+    if (!ctx.viewer) return denyAccess(ctx, info, 'canRevokeSession');
+    if (ctx.viewer.permissions.has(Permission.ADMIN_ACCESS)) return true;
+    const owner = typeof args.id === 'string' ? await ctx.services.auth.sessionOwner(args.id) : null;
+    if (owner === null || owner === ctx.viewer.id) return true;
+    return denyAccess(ctx, info, 'canRevokeSession', 'You can only revoke your own sessions');
+  },
+);
 
 /** Whether a viewer (or nobody) holds a permission; for visibility decisions outside shield rules. */
 export function can(viewer: Context['viewer'], permission: Permission): boolean {

@@ -1,6 +1,7 @@
 import { isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import type { RuleFieldMap, ShieldRule } from './rules';
-import { ForbiddenError } from '../errors';
+import type { Context } from '../context';
+import { denyAccess } from './denials';
 
 interface GuardOptions {
   allowExternalErrors: boolean;
@@ -29,7 +30,7 @@ export function guardSubscriptions(schema: GraphQLSchema, rules: RuleFieldMap, o
         hashFunction: ({ parent: p, args: a }: { parent: unknown; args: unknown }) => JSON.stringify([p, a]),
       });
       if (result instanceof Error) throw result;
-      if (result !== true) throw new ForbiddenError();
+      if (result !== true) throw await denyAccess(ctx as unknown as Context, info, 'fallback:deny');
       return subscribe(parent, args, ctx, info);
     };
     field.subscribe = guarded;

@@ -3,7 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { applyMiddleware } from 'graphql-middleware';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
-import { permissions, redactions, ruleTree, shieldOptions } from '../permissions';
+import { permissionsFor, redactions, ruleTree, shieldOptions } from '../permissions';
 import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
@@ -22,7 +22,8 @@ export function buildTypeSchema(): Promise<GraphQLSchema> {
 
 /** The executable schema: type-graphql classes, the permission map, and guarded subscriptions. */
 export async function buildVigilSchema(): Promise<GraphQLSchema> {
-  const schema = applyMiddleware(await buildTypeSchema(), permissions, redactions);
+  const typeSchema = await buildTypeSchema();
+  const schema = applyMiddleware(typeSchema, permissionsFor(typeSchema), redactions);
   return guardSubscriptions(schema, ruleTree.Subscription, shieldOptions);
 }
 

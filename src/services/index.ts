@@ -3,8 +3,42 @@ import type { MikroORM } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { VigilPubSub } from '../infra/pubsub';
 import type { Redis } from '../infra/redis';
-import { databaseCheck, redisCheck } from './health/checks';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { VigilCache } from '../infra/cache';
+import { databasePoolSnapshot } from '../infra/db-pool';
+import { createMetrics, type VigilMetrics } from '../infra/metrics';
+import {
+  auditChainCheck,
+  backupFreshnessCheck,
+  backupToolCheck,
+  databaseCheck,
+  diskCheck,
+  eventLoopCheck,
+  memoryCheck,
+  redisCheck,
+  type BackupFreshnessSource,
+} from './health/checks';
+import { DbStatsService } from './observability/db-stats.service';
+import { SecurityAuditService } from './security/security-audit.service';
 import { HealthService } from './health/health.service';
+import { AuditService } from './audit/audit.service';
+import { InvestigationService } from './investigations/investigation.service';
+import { AuthService } from './auth/auth.service';
+import { ConnectionRegistry } from './auth/connection-registry';
+import { resolveSigningKey } from './auth/signing-key';
+import { UserService } from './users/user.service';
+import { BackupService } from './backups/backup.service';
+import { createAlertService } from './alerts/create-alert-service';
+import type { AlertService } from './alerts/alert.service';
+
+/** Every instance's monitor asks for the last backup; the shared cache lets them ask the database once. */
+const lastBackupThroughCache = (backups: BackupFreshnessSource, cache: VigilCache): BackupFreshnessSource => ({
+  async lastSuccessfulBackupAt() {
+    const iso = await cache.getOrLoad('health:last-successful-backup', 5000, async () => (await backups.lastSuccessfulBackupAt())?.toISOString() ?? null);
+    return iso ? new Date(iso) : null;
+  },
+});
 
 /** What the services are built from. */
 export interface ServiceDeps {
@@ -18,26 +52,89 @@ export interface ServiceDeps {
 /** The domain, one service per area; resolvers call these and never the database. */
 export interface Services {
   health: HealthService;
+  /** Prometheus metrics of this server (`src/infra/metrics.ts` lists what each area increments). */
+  metrics: VigilMetrics;
+  /** The response/entity cache (Redis when connected, in-process otherwise). */
+  cache: VigilCache;
+  dbStats: DbStatsService;
+  securityAudit: SecurityAuditService;
+  audit: AuditService;
+  investigations: InvestigationService;
+  /** Sign-in, sessions, MFA, access-token checks. */
+  auth: AuthService;
+  users: UserService;
+  /** This instance's signed-in websocket connections, closed when their session ends. */
+  connections: ConnectionRegistry;
+  /** Backups, verification, restore, retention, schedules and restore drills. */
+  backups: BackupService;
+  /** Alerts: raising, dedup, acknowledgement, escalation, silences, delivery and the live feed. */
+  alerts: AlertService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { config, orm, redis, logger } = deps;
-  const health = new HealthService({
-    checks: [databaseCheck(orm), ...(redis ? [redisCheck(redis)] : [])],
-    checkTimeoutMs: config.health.checkTimeoutMs,
-    cacheMs: config.health.cacheMs,
-    intervalMs: config.health.intervalMs,
-    logger: logger.child({ component: 'health' }),
+  const metrics = createMetrics();
+  metrics.observePool(() => databasePoolSnapshot(orm));
+  const cache = new VigilCache({
+    redis,
+    prefix: config.redisPrefix,
+    maxEntries: config.observability.cacheMaxEntries,
+    metrics,
+    logger: logger.child({ component: 'cache' }),
   });
-  return { health };
+  const h = config.health;
+  const health = new HealthService({
+    checks: [
+      databaseCheck(orm, { latencyDegradedMs: h.dbLatencyDegradedMs, poolWaitingDegraded: h.dbPoolWaitingDegraded }),
+      ...(redis ? [redisCheck(redis)] : []),
+      eventLoopCheck({ degradedMs: h.eventLoopDegradedMs, downMs: h.eventLoopDownMs }),
+      memoryCheck({ limitBytes: h.memoryLimitBytes, degradedPercent: h.memoryDegradedPercent, downPercent: h.memoryDownPercent }),
+      diskCheck({ data: config.dataDir, backups: config.backups.dir }, { freeDegradedPercent: h.diskFreeDegradedPercent, freeDownPercent: h.diskFreeDownPercent }),
+    ],
+    checkTimeoutMs: h.checkTimeoutMs,
+    cacheMs: h.cacheMs,
+    intervalMs: h.intervalMs,
+    logger: logger.child({ component: 'health' }),
+    pubsub: deps.pubsub,
+    instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  });
+  const dbStats = new DbStatsService(orm, cache, { thresholdMs: config.observability.slowQueryMs, keep: config.observability.slowQueryKeep });
+  const securityAudit = new SecurityAuditService(config);
+  const audit = new AuditService({
+    orm,
+    pubsub: deps.pubsub,
+    logger: logger.child({ component: 'audit' }),
+    retentionDays: config.audit.retentionDays,
+    retentionSchedule: config.audit.retentionSchedule,
+    verifySchedule: config.audit.verifySchedule,
+  });
+  health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
+  const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
+  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }));
+  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config) });
+  const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
+  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit });
+  health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
+  health.addCheck(backupToolCheck(backups));
+  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
+  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts };
 }
 
 /** Starts background work (monitors, schedules) once the server listens. */
 export function startServices(services: Services): void {
   services.health.start();
+  services.audit.start();
+  services.connections.start();
+  services.backups.start();
+  services.alerts.start();
 }
 
 /** Stops background work before the database and Redis close. */
 export async function stopServices(services: Services): Promise<void> {
   services.health.stop();
+  await services.alerts.stop();
+  await services.audit.stop();
+  services.dbStats.stop();
+  await services.connections.stop();
+  await services.backups.stop();
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/infra/logger';
@@ -59,6 +60,13 @@ describe('the gateway over HTTP', () => {
     expect(body.errors[0]!.extensions.requestId).toBe(res.headers.get('x-request-id'));
     const after = await graphql(server.url, HealthDocument);
     expect(after.data?.health.status).toBe('UP');
+  });
+
+  it('answers a subscription sent over HTTP with 400 BAD_REQUEST pointing at websockets', async () => {
+    const res = await graphql(server.url, HealthChangedDocument);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(res.errors?.[0]?.message).toMatch(/websockets/);
   });
 
   it('refuses a body over the size limit with 413 and no stack', async () => {
@@ -136,12 +144,31 @@ describe('graceful shutdown', () => {
       await new Promise((resolve) => socket.once('message', resolve));
       const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
 
-      const inFlight = graphql(server.url, HealthDocument);
-      await new Promise((r) => setTimeout(r, 5));
-      const stopping = server.stop();
+      // A request whose headers have arrived but whose body is still on its way is in flight:
+      // shutdown must wait for it and answer it.
+      const payload = JSON.stringify({ query: '{ health { status } }' });
+      let stopping: Promise<void> | undefined;
+      const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.write(payload.slice(0, 10));
+        setTimeout(() => {
+          stopping = server.stop();
+          setTimeout(() => req.end(payload.slice(10)), 200);
+        }, 300);
+      });
       expect(await closed).toBe(1001);
       const res = await inFlight;
-      expect(res.data?.health.status).toBeDefined();
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toEqual({ data: { health: { status: expect.any(String) } } });
       await stopping;
       await expect(fetch(server.url.replace('/graphql', '/healthz'))).rejects.toThrow();
     } finally {

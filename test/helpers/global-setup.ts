@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { MetadataStorage } from '@mikro-orm/core';
 import { migrate, openOrm } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
 import { startPostgres, withClient, type TestPostgres } from './postgres';
@@ -31,6 +32,9 @@ export default async function globalSetup(): Promise<void> {
     await migrate(orm);
   } finally {
     await orm.close(true);
+    // MikroORM keeps entity metadata on globalThis; jest copies this process's globals into the
+    // test context when it runs in band, where metadata made with this realm's Map breaks discovery.
+    MetadataStorage.clear();
   }
   process.env.VIGIL_TEST_PG_URL = postgres.url();
   process.env.VIGIL_TEST_PG_TEMPLATE = TEMPLATE_DATABASE;

@@ -38,7 +38,7 @@ async function pg(tool: string, args: string[]): Promise<void> {
 }
 
 /** Initialises and starts a fresh cluster (trust auth, durability off: it is thrown away). */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(settings: Record<string, string> = {}): Promise<TestPostgres> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-pg-'));
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);
@@ -56,6 +56,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=300',
+    ...Object.entries(settings).map(([key, value]) => `-c ${key}=${value}`),
   ].join(' ');
   const start = () => pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
   const stop = () => pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);

@@ -15,7 +15,29 @@ export interface HealthCheck {
   /** A critical component that is DOWN makes the whole platform DOWN; others make it DEGRADED. */
   critical: boolean;
   run(signal: AbortSignal): Promise<CheckOutcome>;
+  /** Releases what the check holds (timers, monitors) when the service stops. */
+  stop?(): void;
 }
+
+/**
+ * Published on `deps.pubsub` topic {@link HEALTH_COMPONENT_CHANGED} by every instance's monitor
+ * when one component's status changes (and once at start for a component that is not UP, with
+ * `previous: null`).
+ */
+export interface HealthComponentChangedEvent {
+  component: string;
+  status: HealthStatus;
+  previous: HealthStatus | null;
+  detail: string | null;
+  critical: boolean;
+  /** The instance whose monitor saw the change (per-instance components differ between instances). */
+  instanceId: string;
+  /** ISO-8601 */
+  at: string;
+}
+
+/** The pub/sub topic of {@link HealthComponentChangedEvent}. */
+export const HEALTH_COMPONENT_CHANGED = 'HEALTH_COMPONENT_CHANGED';
 
 export interface ComponentReport extends CheckOutcome {
   name: string;

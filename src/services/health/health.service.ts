@@ -1,7 +1,15 @@
 import { Repeater } from '@graphql-yoga/subscription';
 import type { Logger } from '../../infra/logger';
+import type { VigilPubSub } from '../../infra/pubsub';
 import { HealthStatus } from '../../schema/enums';
-import { overallStatus, type ComponentReport, type HealthCheck, type HealthReport } from './health-check';
+import {
+  HEALTH_COMPONENT_CHANGED,
+  overallStatus,
+  type ComponentReport,
+  type HealthCheck,
+  type HealthComponentChangedEvent,
+  type HealthReport,
+} from './health-check';
 
 export interface HealthServiceOptions {
   checks: HealthCheck[];
@@ -12,6 +20,10 @@ export interface HealthServiceOptions {
   /** How often the monitor re-checks and publishes changes; 0 disables the monitor. */
   intervalMs: number;
   logger: Logger;
+  /** Where the monitor publishes {@link HealthComponentChangedEvent}s; none: not published. */
+  pubsub?: VigilPubSub;
+  /** Names this instance in published events. */
+  instanceId?: string;
 }
 
 type Listener = (report: HealthReport) => void;
@@ -21,9 +33,29 @@ export class HealthService {
   private cached?: { at: number; report: Promise<HealthReport> };
   private timer?: NodeJS.Timeout;
   private lastSignature?: string;
+  private readonly lastComponentStatus = new Map<string, HealthStatus>();
   private readonly listeners = new Set<Listener>();
+  private readonly componentListeners = new Set<(event: HealthComponentChangedEvent) => void>();
+  private readonly checks: HealthCheck[];
 
-  constructor(private readonly options: HealthServiceOptions) {}
+  constructor(private readonly options: HealthServiceOptions) {
+    this.checks = [...options.checks];
+  }
+
+  /**
+   * Calls `listener` with this instance's component changes, in process: unlike the pub/sub topic
+   * it also hears about a Redis outage while Redis is down. Returns the unsubscribe function.
+   */
+  onComponentChange(listener: (event: HealthComponentChangedEvent) => void): () => void {
+    this.componentListeners.add(listener);
+    return () => this.componentListeners.delete(listener);
+  }
+
+  /** Adds a component (areas built after the health service plug theirs in this way). */
+  addCheck(check: HealthCheck): void {
+    this.checks.push(check);
+    this.cached = undefined;
+  }
 
   /** The current report, from cache when fresh. */
   check(): Promise<HealthReport> {
@@ -36,7 +68,7 @@ export class HealthService {
 
   /** Runs every check now, bypassing the cache. */
   async runChecks(): Promise<HealthReport> {
-    const components = await Promise.all(this.options.checks.map((check) => this.runOne(check)));
+    const components = await Promise.all(this.checks.map((check) => this.runOne(check)));
     return { status: overallStatus(components), checkedAt: new Date(), components };
   }
 
@@ -84,6 +116,7 @@ export class HealthService {
       try {
         const report = await this.runChecks();
         this.cached = { at: Date.now(), report: Promise.resolve(report) };
+        this.publishComponentChanges(report);
         const signature = [report.status, ...report.components.map((c) => `${c.name}:${c.status}`)].join('|');
         if (signature !== this.lastSignature) {
           if (this.lastSignature !== undefined) {
@@ -104,6 +137,27 @@ export class HealthService {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const check of this.checks) check.stop?.();
+  }
+
+  private publishComponentChanges(report: HealthReport): void {
+    for (const component of report.components) {
+      const previous = this.lastComponentStatus.get(component.name) ?? null;
+      this.lastComponentStatus.set(component.name, component.status);
+      if (previous === component.status || (previous === null && component.status === HealthStatus.UP)) continue;
+      const event: HealthComponentChangedEvent = {
+        component: component.name,
+        status: component.status,
+        previous,
+        detail: component.detail ?? null,
+        critical: component.critical,
+        instanceId: this.options.instanceId ?? 'local',
+        at: report.checkedAt.toISOString(),
+      };
+      this.options.logger.info(event, 'health component changed');
+      for (const listener of this.componentListeners) listener(event);
+      this.options.pubsub?.publish(HEALTH_COMPONENT_CHANGED, event);
+    }
   }
 }
 

@@ -1,0 +1,98 @@
+import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Role } from '../permissions/roles';
+import { BigIntScalar, JSONScalar } from '../schema/scalars';
+
+/** How the audited attempt ended. */
+export enum AuditOutcome {
+  SUCCESS = 'SUCCESS',
+  DENIED = 'DENIED',
+  FAILED = 'FAILED',
+}
+
+registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How the audited attempt ended' });
+
+/**
+ * One entry of the append-only, hash-chained audit trail. Rows are written only by
+ * `AuditService` (raw SQL under the chain lock) and never changed: a database trigger refuses
+ * UPDATE, DELETE (outside the retention job) and TRUNCATE.
+ */
+@Entity({ tableName: 'audit_log' })
+@ObjectType({ description: 'An entry of the tamper-evident audit trail' })
+export class AuditLog {
+  @PrimaryKey({ type: 'uuid' })
+  @Field(() => ID)
+  id!: string;
+
+  /** Position in the chain: 1, 2, 3 … without gaps (a gap means a removed entry). */
+  @Property({ type: 'bigint', unique: true })
+  @Field(() => BigIntScalar)
+  seq!: string;
+
+  @Property({ type: 'timestamptz' })
+  @Index()
+  @Field()
+  at!: Date;
+
+  @Property({ type: 'uuid', nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Null when the system itself acted' })
+  actorId!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  actorEmail!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => Role, { nullable: true, description: 'The role the actor held at the time' })
+  actorRole!: Role | null;
+
+  @Property({ type: 'text' })
+  @Field()
+  action!: string;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  resourceType!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  resourceId!: string | null;
+
+  @Property({ type: 'text' })
+  @Field(() => AuditOutcome)
+  outcome!: AuditOutcome;
+
+  @Property({ type: 'json', nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: 'Before/after of the changed fields; personal data masked' })
+  changes!: Record<string, unknown> | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  ip!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  userAgent!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  requestId!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true, description: 'The GraphQL operation name, when the client gave one' })
+  operationName!: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why, e.g. the rule that denied' })
+  reason!: string | null;
+
+  /** SHA-256 (hex) of the entry's canonical content together with `prevHash`. */
+  @Property({ type: 'text' })
+  @Field()
+  hash!: string;
+
+  /** The previous entry's hash; null only for the very first entry of the chain. */
+  @Property({ type: 'text', nullable: true })
+  @Field(() => String, { nullable: true })
+  prevHash!: string | null;
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ObjectType } from 'type-graphql';
+import { BackupVerificationKind } from '../schema/backup.enums';
+
+/** One check of a verification: its name, whether it passed, and what was seen. */
+@ObjectType({ description: 'One check of a backup verification' })
+export class BackupCheck {
+  @Field()
+  name!: string;
+
+  @Field()
+  ok!: boolean;
+
+  @Field(() => String, { nullable: true })
+  detail?: string | null;
+}
+
+/**
+ * Evidence that a backup was verified (checksum, size, trial restore, row counts): kept for every
+ * `verifyBackup` and every restore drill, because a backup nobody has verified is a hope.
+ */
+@ObjectType('BackupVerification', { description: 'The result of verifying a backup, kept as evidence' })
+@Entity({ tableName: 'backup_verification' })
+export class BackupVerification {
+  [OptionalProps]?: 'at';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  backupId!: string;
+
+  @Field({ description: 'When the verification finished' })
+  @Property({ type: 'timestamptz' })
+  at: Date = new Date();
+
+  @Field(() => BackupVerificationKind)
+  @Property({ type: 'text' })
+  kind!: BackupVerificationKind;
+
+  @Field()
+  @Property({ type: 'boolean' })
+  ok!: boolean;
+
+  @Field(() => [BackupCheck])
+  @Property({ type: 'json' })
+  checks!: BackupCheck[];
+
+  /** The drill schedule slot this verification was made for; unique, so one slot makes one drill. */
+  @Property({ type: 'timestamptz', nullable: true })
+  scheduledFor?: Date | null;
+
+  @Property({ type: 'uuid', nullable: true, fieldName: 'created_by' })
+  createdById?: string | null;
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { JSONScalar } from '../schema/scalars';
+import { RiskLevel } from '../schema/investigation.enums';
+
+/**
+ * Something an investigation found. `subjectEmail`, `subjectIp` and `subjectName` are personal
+ * data: the permission map hides them from viewers without ACCESS_PII, and every read by a viewer
+ * who has it is audited (`PII_READ`).
+ */
+@ObjectType({ description: 'Evidence an investigation found; subject* fields need ACCESS_PII' })
+@Entity({ tableName: 'finding' })
+export class Finding {
+  [OptionalProps]?: 'riskLevel' | 'createdAt' | 'evidence' | 'source' | 'observedAt' | 'subjectEmail' | 'subjectIp' | 'subjectName' | 'createdById';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  investigationId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  summary!: string;
+
+  @Field(() => JSONScalar, { nullable: true })
+  @Property({ type: 'json', nullable: true })
+  evidence?: unknown = null;
+
+  @Field(() => RiskLevel)
+  @Enum({ items: () => RiskLevel, type: 'text' })
+  riskLevel: RiskLevel = RiskLevel.MEDIUM;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  source?: string | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  observedAt?: Date | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  subjectEmail?: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  subjectIp?: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  subjectName?: string | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  createdById?: string | null = null;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+
+/** A comment on an investigation. */
+@ObjectType({ description: 'A comment on an investigation' })
+@Entity({ tableName: 'note' })
+export class Note {
+  [OptionalProps]?: 'createdAt' | 'authorId';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'uuid' })
+  investigationId!: string;
+
+  /** Resolved to a `User` through the per-request loader; null once the author is gone. */
+  @Property({ type: 'uuid', nullable: true })
+  authorId?: string | null = null;
+
+  @Field()
+  @Property({ type: 'text' })
+  body!: string;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+
+/**
+ * A signed-in session: one login, renewed by rotating refresh tokens until it is revoked, idles
+ * out or reaches its absolute lifetime.
+ */
+@ObjectType({ description: 'A signed-in session of a user' })
+@Entity({ tableName: 'session' })
+export class Session {
+  [OptionalProps]?: 'createdAt' | 'lastSeenAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Field(() => ID)
+  @Property({ type: 'uuid' })
+  userId!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  ip?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  userAgent?: string | null;
+
+  @Field()
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Field()
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  lastSeenAt: Date = new Date();
+
+  @Field({ description: 'When the session ends at the latest (absolute lifetime)' })
+  @Property({ type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  revokedAt?: Date | null;
+
+  @Property({ type: 'text', nullable: true })
+  revokedReason?: string | null;
+}
+
+/** One refresh token of a session, kept as a SHA-256 hash; a used one presented again means theft. */
+@Entity({ tableName: 'refresh_token' })
+export class RefreshToken {
+  [OptionalProps]?: 'createdAt';
+
+  @PrimaryKey({ type: 'text' })
+  tokenHash!: string;
+
+  @Property({ type: 'uuid' })
+  sessionId!: string;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', nullable: true })
+  usedAt?: Date | null;
+}

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Role } from '../permissions/roles';
+
+/**
+ * Someone who signs in. The password hash and MFA secrets are never `@Field`s: they cannot reach
+ * the schema.
+ */
+@ObjectType({ description: 'A person who signs in to Vigil' })
+@Entity({ tableName: 'user' })
+export class User {
+  [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Field()
+  @Property({ type: 'text' })
+  email!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field(() => Role)
+  @Property({ type: 'text' })
+  role!: Role;
+
+  /** argon2id, PHC string. */
+  @Property({ type: 'text', lazy: false })
+  passwordHash!: string;
+
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  disabled: boolean = false;
+
+  /** The active TOTP secret, AES-256-GCM encrypted (see `SecretBox`). */
+  @Property({ type: 'text', nullable: true })
+  mfaSecretEncrypted?: string | null;
+
+  /** A secret handed out by `enrollMfa` and not yet confirmed. */
+  @Property({ type: 'text', nullable: true })
+  mfaPendingSecretEncrypted?: string | null;
+
+  @Field({ description: 'Whether sign-in asks for a TOTP code' })
+  @Property({ type: 'boolean', default: false })
+  mfaEnabled: boolean = false;
+
+  /** The last TOTP time step accepted, so a code cannot be used twice. */
+  @Property({ type: 'integer', nullable: true })
+  mfaLastStep?: number | null;
+
+  @Field()
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,131 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The Prometheus content type of {@link VigilMetrics.registry}'s exposition. */
+export type { Registry } from 'prom-client';
+
+/** Where the gauges that are read at scrape time get their values from. */
+export interface PoolSnapshot {
+  used: number;
+  free: number;
+  pending: number;
+  max: number;
+}
+
+/**
+ * Every metric the gateway exports, registered on one registry per server (never prom-client's
+ * global default registry: tests run several servers in one process). Other areas increment the
+ * counters they own:
+ * - alerts: `metrics.alertsRaised.inc({ level })`
+ * - protection: `metrics.rateLimited.inc({ scope })` (`scope`: `ip`, `user`, `budget` …)
+ * - backups: `metrics.backupDuration.observe({ trigger, outcome }, seconds)` and
+ *   `metrics.backupSize.observe({ trigger }, bytes)`
+ */
+export interface VigilMetrics {
+  registry: Registry;
+  /** `vigil_http_request_duration_seconds{method,route,status_code}` */
+  httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** `vigil_graphql_operation_duration_seconds{operation_name,operation_type,outcome}` (outcome `ok` or `error`) */
+  graphqlOperationDuration: Histogram<'operation_name' | 'operation_type' | 'outcome'>;
+  /** `vigil_graphql_errors_total{code}` */
+  graphqlErrors: Counter<'code'>;
+  /** `vigil_websocket_connections` (open sockets on this instance) */
+  wsConnections: Gauge;
+  /** `vigil_websocket_subscriptions` (active subscription streams on this instance) */
+  wsSubscriptions: Gauge;
+  /** `vigil_alerts_raised_total{level}` */
+  alertsRaised: Counter<'level'>;
+  /** `vigil_rate_limited_requests_total{scope}` */
+  rateLimited: Counter<'scope'>;
+  /** `vigil_backup_duration_seconds{trigger,outcome}` */
+  backupDuration: Histogram<'trigger' | 'outcome'>;
+  /** `vigil_backup_size_bytes{trigger}` */
+  backupSize: Histogram<'trigger'>;
+  /** `vigil_cache_hits_total{layer}` / `vigil_cache_misses_total{layer}` (`layer`: `redis` or `memory`) */
+  cacheHits: Counter<'layer'>;
+  cacheMisses: Counter<'layer'>;
+  /** Reads the database pool at scrape time (`vigil_db_pool_connections{state}`, `vigil_db_pool_max`). */
+  observePool(snapshot: () => PoolSnapshot | undefined): void;
+}
+
+/** Creates the metrics of one server on a fresh registry, with the process defaults. */
+export function createMetrics(): VigilMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
+  const registers = [registry];
+  let poolSnapshot: (() => PoolSnapshot | undefined) | undefined;
+
+  new Gauge({
+    name: 'vigil_db_pool_connections',
+    help: 'Database pool connections by state (used, free, pending acquisitions)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const pool = poolSnapshot?.();
+      if (!pool) return;
+      this.set({ state: 'used' }, pool.used);
+      this.set({ state: 'free' }, pool.free);
+      this.set({ state: 'pending' }, pool.pending);
+    },
+  });
+  new Gauge({
+    name: 'vigil_db_pool_max',
+    help: 'Largest number of connections the database pool opens',
+    registers,
+    collect() {
+      const pool = poolSnapshot?.();
+      if (pool) this.set(pool.max);
+    },
+  });
+
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'vigil_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    graphqlOperationDuration: new Histogram({
+      name: 'vigil_graphql_operation_duration_seconds',
+      help: 'GraphQL operation duration by operation name and type',
+      labelNames: ['operation_name', 'operation_type', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    graphqlErrors: new Counter({
+      name: 'vigil_graphql_errors_total',
+      help: 'GraphQL errors sent to clients, by extensions.code',
+      labelNames: ['code'],
+      registers,
+    }),
+    wsConnections: new Gauge({ name: 'vigil_websocket_connections', help: 'Open websocket connections', registers }),
+    wsSubscriptions: new Gauge({ name: 'vigil_websocket_subscriptions', help: 'Active subscription streams', registers }),
+    alertsRaised: new Counter({ name: 'vigil_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers }),
+    rateLimited: new Counter({
+      name: 'vigil_rate_limited_requests_total',
+      help: 'Requests refused by a rate limit or budget, by scope',
+      labelNames: ['scope'],
+      registers,
+    }),
+    backupDuration: new Histogram({
+      name: 'vigil_backup_duration_seconds',
+      help: 'Backup duration by trigger and outcome',
+      labelNames: ['trigger', 'outcome'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    }),
+    backupSize: new Histogram({
+      name: 'vigil_backup_size_bytes',
+      help: 'Size of the compressed backups written, by trigger',
+      labelNames: ['trigger'],
+      buckets: [1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11],
+      registers,
+    }),
+    cacheHits: new Counter({ name: 'vigil_cache_hits_total', help: 'Cache hits by layer', labelNames: ['layer'], registers }),
+    cacheMisses: new Counter({ name: 'vigil_cache_misses_total', help: 'Cache misses by layer', labelNames: ['layer'], registers }),
+    observePool(snapshot) {
+      poolSnapshot = snapshot;
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import { AlertSilence } from '../../entities/alert-silence.entity';
+import { Alert, AlertLevel } from '../../entities/alert.entity';
+import { Investigation } from '../../entities/investigation.entity';
+import { User } from '../../entities/user.entity';
+import { BadUserInputError, NotFoundError } from '../../errors';
+import { VigilCloseCode } from '../../infra/websocket';
+import type { Page } from '../../schema/connection';
+import { AlertConnection, AlertFilter, AlertMatcherInput, RaiseAlertInput } from './alert.types';
+
+interface AlertRaisedArgs {
+  minLevel?: AlertLevel | null;
+  after?: string | null;
+}
+
+/** Closes the websocket of a subscriber that fell too far behind; it may resume with `after`. */
+function cutSlowSubscriber(ctx: Context): () => void {
+  return () => {
+    ctx.logger.warn({ maxQueue: ctx.config.alerts.wsMaxQueue }, 'subscriber too slow: closing its connection');
+    ctx.closeConnection?.(VigilCloseCode.SubscriberTooSlow, 'subscriber too slow');
+  };
+}
+
+@Resolver(() => Alert)
+export class AlertResolver {
+  @Query(() => AlertConnection, { description: 'Signed in: alerts, newest first' })
+  alerts(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter | null,
+  ): Promise<Page<Alert>> {
+    return ctx.services.alerts.list(ctx.em, { first, after, filter });
+  }
+
+  @Query(() => Alert, { nullable: true, description: 'Signed in' })
+  alert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert | null> {
+    return ctx.services.alerts.get(ctx.em, id);
+  }
+
+  @Mutation(() => Alert, { description: 'ADMIN_ACCESS: raises an alert, or counts a repeat within the cooldown' })
+  async raiseAlert(@Ctx() ctx: Context, @Arg('input', () => RaiseAlertInput) input: RaiseAlertInput): Promise<Alert> {
+    const { alert } = await ctx.services.alerts.raise(requestMeta(ctx), input);
+    return alert;
+  }
+
+  @Mutation(() => Alert, { description: 'MODIFY_INVESTIGATIONS: ACTIVE → ACKNOWLEDGED; stops escalation' })
+  acknowledgeAlert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert> {
+    return ctx.services.alerts.acknowledge(requestMeta(ctx), id);
+  }
+
+  @Mutation(() => Alert, { description: 'MODIFY_INVESTIGATIONS: → RESOLVED' })
+  resolveAlert(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID) id: string,
+    @Arg('resolution', () => String, { nullable: true }) resolution?: string | null,
+  ): Promise<Alert> {
+    return ctx.services.alerts.resolve(requestMeta(ctx), id, resolution);
+  }
+
+  @Mutation(() => AlertSilence, {
+    description: 'MODIFY_INVESTIGATIONS: mutes delivery (not recording or subscriptions) of matching alerts until `until`, or until a matching alert resolves',
+  })
+  silenceAlerts(
+    @Ctx() ctx: Context,
+    @Arg('matcher', () => AlertMatcherInput) matcher: AlertMatcherInput,
+    @Arg('until', () => Date, { nullable: true }) until?: Date | null,
+    @Arg('reason', () => String, { nullable: true }) reason?: string | null,
+  ): Promise<AlertSilence> {
+    return ctx.services.alerts.silence(requestMeta(ctx), { ...matcher, until, reason });
+  }
+
+  @Mutation(() => Investigation, { description: 'CREATE_INVESTIGATIONS and MODIFY_INVESTIGATIONS: opens an investigation linked to the alert' })
+  async openInvestigationFromAlert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Investigation> {
+    const { investigationId } = await ctx.services.alerts.openInvestigation(requestMeta(ctx), id);
+    const investigation = await ctx.services.investigations.get(ctx.em, investigationId);
+    if (!investigation) throw new NotFoundError('Investigation', investigationId);
+    return investigation;
+  }
+
+  @Subscription(() => Alert, {
+    description: 'Signed in: new alerts at or above minLevel, in order; with `after` (the last alert id seen) first every alert raised since',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const { minLevel, after } = args as AlertRaisedArgs;
+      let afterSeq: number | undefined;
+      if (after) {
+        const seen = await ctx.services.alerts.get(ctx.em, after);
+        if (!seen) throw new BadUserInputError('after is not the id of an alert', 'after');
+        afterSeq = seen.seq;
+      }
+      return ctx.services.alerts.feed.raised({
+        minLevel: minLevel ?? AlertLevel.INFO,
+        afterSeq,
+        maxQueue: ctx.config.alerts.wsMaxQueue,
+        onOverflow: cutSlowSubscriber(ctx),
+      });
+    },
+  })
+  alertRaised(
+    @Root() alert: Alert,
+    @Arg('minLevel', () => AlertLevel, { nullable: true, defaultValue: AlertLevel.INFO }) _minLevel: AlertLevel | null,
+    @Arg('after', () => ID, { nullable: true }) _after?: string | null,
+  ): Alert {
+    return alert;
+  }
+
+  @Subscription(() => Alert, {
+    description: 'Signed in: alerts as they change (repeated, acknowledged, resolved, escalated)',
+    subscribe: ({ context }) => {
+      const ctx = context as Context;
+      return ctx.services.alerts.feed.updated({ maxQueue: ctx.config.alerts.wsMaxQueue, onOverflow: cutSlowSubscriber(ctx) });
+    },
+  })
+  alertUpdated(@Root() alert: Alert): Alert {
+    return alert;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  acknowledgedBy(@Root() alert: Alert, @Ctx() ctx: Context): Promise<User | null> | null {
+    return alert.acknowledgedById ? ctx.loaders.userById.load(alert.acknowledgedById) : null;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  resolvedBy(@Root() alert: Alert, @Ctx() ctx: Context): Promise<User | null> | null {
+    return alert.resolvedById ? ctx.loaders.userById.load(alert.resolvedById) : null;
+  }
+}

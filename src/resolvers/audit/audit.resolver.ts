@@ -1,0 +1,36 @@
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import type { AuditLog } from '../../entities/audit-log.entity';
+import type { Page } from '../../schema/connection';
+import type { AuditChainVerification as Verification, AuditExportResult } from '../../services/audit/audit.service';
+import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter } from './audit.types';
+
+@Resolver()
+export class AuditResolver {
+  @Query(() => AuditLogConnection, { description: 'AUDIT_ACCESS; newest first; `first` 0–100 (default 20)' })
+  auditLogs(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
+  ): Promise<Page<AuditLog>> {
+    return ctx.services.audit.list(ctx.em, { first, after, filter });
+  }
+
+  @Query(() => AuditChainVerification, {
+    description: 'AUDIT_ACCESS; walks the whole chain from the retention anchor, recomputing every hash',
+  })
+  verifyAuditChain(@Ctx() ctx: Context): Promise<Verification> {
+    return ctx.services.audit.verifyChain();
+  }
+
+  @Mutation(() => AuditExport, {
+    description: 'AUDIT_ACCESS + EXPORT_DATA; at most 100,000 entries (BAD_USER_INPUT beyond); the export is audited',
+  })
+  exportAuditLogs(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
+  ): Promise<AuditExportResult> {
+    return ctx.services.audit.exportLogs(requestMeta(ctx), filter);
+  }
+}

@@ -1,0 +1,64 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { AuditLog, AuditOutcome } from '../../entities/audit-log.entity';
+import { ConnectionType } from '../../schema/connection';
+import { BigIntScalar } from '../../schema/scalars';
+
+/** A page of audit entries, newest first. */
+export const AuditLogConnection = ConnectionType(AuditLog, 'AuditLog');
+
+@InputType({ description: 'Criteria for audit entries; they combine (AND)' })
+export class AuditLogFilter {
+  @Field(() => ID, { nullable: true, description: 'The acting user' })
+  actorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Exact action, e.g. INVESTIGATION_UPDATE' })
+  action?: string | null;
+
+  @Field(() => String, { nullable: true })
+  resourceType?: string | null;
+
+  @Field(() => String, { nullable: true })
+  resourceId?: string | null;
+
+  @Field(() => AuditOutcome, { nullable: true })
+  outcome?: AuditOutcome | null;
+
+  @Field(() => Date, { nullable: true, description: 'Entries at or after this time' })
+  from?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Entries before this time' })
+  to?: Date | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Case-insensitive text in the action, resource type or id, actor email or reason (at most 200 characters)',
+  })
+  text?: string | null;
+}
+
+@ObjectType({ description: 'The outcome of walking the audit chain' })
+export class AuditChainVerification {
+  @Field({ description: 'True when every entry after the retention anchor verifies' })
+  ok!: boolean;
+
+  @Field(() => BigIntScalar, { description: 'Entries checked' })
+  checkedCount!: number;
+
+  @Field(() => BigIntScalar, { nullable: true, description: 'The first entry that does not verify, or where one was removed' })
+  firstBrokenSeq!: string | null;
+}
+
+@ObjectType({ description: 'Audit entries as JSON Lines, oldest first; each line holds every stored field' })
+export class AuditExport {
+  @Field({ description: 'Always "jsonl"' })
+  format!: string;
+
+  @Field(() => Int)
+  count!: number;
+
+  @Field()
+  content!: string;
+
+  @Field({ description: 'SHA-256 (hex) of content' })
+  sha256!: string;
+}

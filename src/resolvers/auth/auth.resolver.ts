@@ -1,0 +1,70 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import { Session } from '../../entities/session.entity';
+import { User } from '../../entities/user.entity';
+import { Permission, permissionsOf } from '../../permissions/roles';
+import type { AuthResult, MfaEnrollmentResult } from '../../services/auth/auth.service';
+import { AuthPayload, MfaEnrollment } from './auth.types';
+
+@Resolver(() => Session)
+export class AuthResolver {
+  @Query(() => User, { nullable: true, description: 'The signed-in user; null when not signed in' })
+  me(@Ctx() ctx: Context): Promise<User | null> {
+    return ctx.viewer ? ctx.services.users.byId(ctx.viewer.id) : Promise.resolve(null);
+  }
+
+  @Query(() => [Permission], { description: "The signed-in user's permissions; empty when not signed in" })
+  myPermissions(@Ctx() ctx: Context): Permission[] {
+    return ctx.viewer ? permissionsOf(ctx.viewer.role) : [];
+  }
+
+  @Query(() => [Session], { description: 'Signed in: your sessions that have not ended, newest first' })
+  mySessions(@Ctx() ctx: Context): Promise<Session[]> {
+    return ctx.services.auth.sessionsOf(ctx.viewer!.id);
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether this is the session of the request' })
+  current(@Root() session: Session, @Ctx() ctx: Context): boolean {
+    return session.id === ctx.viewer?.sessionId;
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Anyone: signs in; `otp` is needed when the account has MFA' })
+  login(
+    @Arg('email', () => String) email: string,
+    @Arg('password', () => String) password: string,
+    @Arg('otp', () => String, { nullable: true }) otp: string | null | undefined,
+    @Ctx() ctx: Context,
+  ): Promise<AuthResult> {
+    return ctx.services.auth.login(requestMeta(ctx), email, password, otp);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Anyone holding a refresh token: rotates it and issues a new access token' })
+  refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
+    return ctx.services.auth.refresh(requestMeta(ctx), refreshToken);
+  }
+
+  @Mutation(() => Boolean, { description: 'Signed in: ends the current session' })
+  logout(@Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.auth.logout(requestMeta(ctx));
+  }
+
+  @Mutation(() => Boolean, { description: 'Signed in: ends one of your sessions; ADMIN_ACCESS: anyone\'s' })
+  revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.auth.revokeSession(requestMeta(ctx), id);
+  }
+
+  @Mutation(() => MfaEnrollment, { description: 'Signed in: starts TOTP enrolment' })
+  enrollMfa(@Ctx() ctx: Context): Promise<MfaEnrollmentResult> {
+    return ctx.services.auth.enrollMfa(requestMeta(ctx));
+  }
+
+  @Mutation(() => Boolean, { description: 'Signed in: activates TOTP with a code from the enrolled secret' })
+  confirmMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
+  }
+
+  @Mutation(() => Boolean, { description: 'Signed in: turns TOTP off; needs a current code' })
+  disableMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.auth.disableMfa(requestMeta(ctx), otp);
+  }
+}

@@ -1,0 +1,28 @@
+import { Field, ObjectType } from 'type-graphql';
+import { User } from '../../entities/user.entity';
+
+/** What a sign-in or a refresh returns. */
+@ObjectType({ description: 'An access token (short-lived JWT) and the refresh token that renews it' })
+export class AuthPayload {
+  @Field({ description: 'Send as `Authorization: Bearer <accessToken>`' })
+  accessToken!: string;
+
+  @Field({ description: 'Opaque; exchange it once with refreshSession (a second use revokes the session)' })
+  refreshToken!: string;
+
+  @Field({ description: 'When the access token expires' })
+  expiresAt!: Date;
+
+  @Field(() => User)
+  user!: User;
+}
+
+/** A TOTP enrolment to confirm with `confirmMfa`. */
+@ObjectType({ description: 'A new TOTP secret; it becomes active once confirmMfa sees a code from it' })
+export class MfaEnrollment {
+  @Field({ description: 'Base32 secret for manual entry' })
+  secret!: string;
+
+  @Field({ description: 'otpauth:// URI to show as a QR code' })
+  otpauthUri!: string;
+}

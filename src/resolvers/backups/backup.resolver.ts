@@ -1,0 +1,65 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import { Backup } from '../../entities/backup.entity';
+import { BackupVerification } from '../../entities/backup-verification.entity';
+import { User } from '../../entities/user.entity';
+import type { Page } from '../../schema/connection';
+import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
+import { BackupConnection, BackupProgress, RestoreResult } from './backup.types';
+
+@Resolver(() => Backup)
+export class BackupResolver {
+  @Query(() => BackupConnection, { description: 'ADMIN_ACCESS: backups, newest first' })
+  backups(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Page<Backup>> {
+    return ctx.services.backups.list(ctx.em, first, after);
+  }
+
+  @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS: one backup with its manifest and verifications' })
+  backup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Backup | null> {
+    return ctx.services.backups.get(ctx.em, id);
+  }
+
+  @Mutation(() => Backup, { description: 'ADMIN_ACCESS: starts a backup; returns at once with status RUNNING' })
+  createBackup(@Ctx() ctx: Context, @Arg('label', () => String, { nullable: true }) label?: string | null): Promise<Backup> {
+    return ctx.services.backups.create(requestMeta(ctx), { label });
+  }
+
+  @Mutation(() => BackupVerification, { description: 'ADMIN_ACCESS: checksum, size and a trial restore; kept as evidence' })
+  verifyBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<BackupVerification> {
+    return ctx.services.backups.verify(requestMeta(ctx), id);
+  }
+
+  @Mutation(() => RestoreResult, {
+    description: 'SYSTEM_CONFIG: restores a backup after a PRE_RESTORE safety backup; `confirm` must repeat the id',
+  })
+  restoreBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('confirm') confirm: string): Promise<RestoreOutcome> {
+    return ctx.services.backups.restore(requestMeta(ctx), id, confirm);
+  }
+
+  @Mutation(() => Boolean, { description: 'SYSTEM_CONFIG: deletes a backup and its files' })
+  deleteBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<boolean> {
+    return ctx.services.backups.delete(requestMeta(ctx), id);
+  }
+
+  @Subscription(() => BackupProgress, {
+    description: 'ADMIN_ACCESS: the state of a backup now, then each step until it SUCCEEDED or FAILED',
+    subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id)),
+  })
+  backupProgress(@Root() event: BackupProgressEvent, @Arg('id', () => ID) _id: string): BackupProgressEvent {
+    return event;
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'Who asked for it; null for scheduled backups' })
+  createdBy(@Root() backup: Backup, @Ctx() ctx: Context): Promise<User | null> | null {
+    return backup.createdById ? ctx.loaders.userById.load(backup.createdById) : null;
+  }
+
+  @FieldResolver(() => [BackupVerification], { description: 'Verifications and restore drills of this backup, newest first' })
+  verifications(@Root() backup: Backup, @Ctx() ctx: Context): Promise<BackupVerification[]> {
+    return ctx.loaders.backupVerifications.load(backup.id);
+  }
+}

@@ -1,0 +1,45 @@
+import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { Backup } from '../../entities/backup.entity';
+import { BackupStatus } from '../../schema/backup.enums';
+import { ConnectionType } from '../../schema/connection';
+
+export const BackupConnection = ConnectionType(Backup, 'Backup');
+
+@ObjectType({ description: 'A step of a running backup, pushed by `backupProgress`' })
+export class BackupProgress {
+  @Field(() => ID)
+  id!: string;
+
+  @Field({ description: 'STARTING, SNAPSHOT, DUMPING, FINALIZING, DONE or FAILED' })
+  phase!: string;
+
+  @Field(() => Float, { description: 'Bytes of the archive written so far' })
+  bytesWritten!: number;
+
+  @Field(() => BackupStatus)
+  status!: BackupStatus;
+
+  @Field(() => String, { nullable: true })
+  error!: string | null;
+}
+
+@ObjectType({ description: 'What a restore did' })
+export class RestoreResult {
+  @Field({ description: 'True when the database now holds the backup' })
+  ok!: boolean;
+
+  @Field(() => Backup)
+  backup!: Backup;
+
+  @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first' })
+  safetyBackup!: Backup | null;
+
+  @Field({ description: 'True when the restore failed and the safety backup was put back' })
+  rolledBack!: boolean;
+
+  @Field(() => String, { nullable: true })
+  error!: string | null;
+
+  @Field()
+  finishedAt!: Date;
+}

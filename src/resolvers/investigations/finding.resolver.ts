@@ -1,0 +1,29 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { Context } from '../../context';
+import { Finding } from '../../entities/finding.entity';
+import { recordPiiRead } from './pii-read';
+
+/**
+ * The personal data of a finding. The permission map lets only ACCESS_PII reach these resolvers;
+ * each read is audited before the value leaves.
+ */
+@Resolver(() => Finding)
+export class FindingResolver {
+  @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
+  async subjectEmail(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
+    await recordPiiRead(ctx, finding.id);
+    return finding.subjectEmail ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
+  async subjectIp(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
+    await recordPiiRead(ctx, finding.id);
+    return finding.subjectIp ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
+  async subjectName(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
+    await recordPiiRead(ctx, finding.id);
+    return finding.subjectName ?? null;
+  }
+}

@@ -1,0 +1,166 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import { Finding } from '../../entities/finding.entity';
+import { Investigation } from '../../entities/investigation.entity';
+import { Note } from '../../entities/note.entity';
+import { RecommendedAction } from '../../entities/recommended-action.entity';
+import { User } from '../../entities/user.entity';
+import { NotFoundError } from '../../errors';
+import { createLoaders } from '../../loaders';
+import { can, Permission } from '../../permissions';
+import { pageSize, type Page } from '../../schema/connection';
+import { ActionStatus, ExportFormat } from '../../schema/investigation.enums';
+import { INVESTIGATION_UPDATED, type InvestigationUpdatedEvent } from '../../services/investigations/investigation.types';
+import {
+  ActionInput,
+  CreateInvestigationInput,
+  FindingInput,
+  InvestigationFilter,
+  InvestigationOrder,
+  UpdateInvestigationInput,
+} from './investigation.inputs';
+import { FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
+import { resetPiiReads } from './pii-read';
+
+@Resolver(() => Investigation)
+export class InvestigationResolver {
+  @Query(() => Investigation, { nullable: true, description: 'READ_INVESTIGATIONS; null for an unknown id' })
+  investigation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Investigation | null> {
+    return ctx.services.investigations.get(ctx.em, id);
+  }
+
+  @Query(() => InvestigationConnection, {
+    description: 'READ_INVESTIGATIONS; newest first unless `orderBy` says otherwise; `first` 0–100 (default 20)',
+  })
+  investigations(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('filter', () => InvestigationFilter, { nullable: true }) filter?: InvestigationFilter,
+    @Arg('orderBy', () => InvestigationOrder, { nullable: true }) orderBy?: InvestigationOrder,
+  ): Promise<Page<Investigation>> {
+    return ctx.services.investigations.list(ctx.em, { first, after, filter, orderBy });
+  }
+
+  @Mutation(() => Investigation, { description: 'CREATE_INVESTIGATIONS' })
+  createInvestigation(@Arg('input', () => CreateInvestigationInput) input: CreateInvestigationInput, @Ctx() ctx: Context): Promise<Investigation> {
+    return ctx.services.investigations.create(ctx.em, requestMeta(ctx), input);
+  }
+
+  @Mutation(() => Investigation, {
+    description: 'MODIFY_INVESTIGATIONS; CONFLICT (and nothing changed) when the investigation is no longer at `expectedVersion`',
+  })
+  updateInvestigation(
+    @Arg('id', () => ID) id: string,
+    @Arg('expectedVersion', () => Int) expectedVersion: number,
+    @Arg('input', () => UpdateInvestigationInput) input: UpdateInvestigationInput,
+    @Ctx() ctx: Context,
+  ): Promise<Investigation> {
+    return ctx.services.investigations.update(ctx.em, requestMeta(ctx), id, expectedVersion, input);
+  }
+
+  @Mutation(() => Boolean, { description: 'DELETE_INVESTIGATIONS; its findings, actions and notes go with it' })
+  deleteInvestigation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.investigations.delete(ctx.em, requestMeta(ctx), id);
+  }
+
+  @Mutation(() => Finding, { description: 'MODIFY_INVESTIGATIONS; not on a CLOSED investigation' })
+  addFinding(
+    @Arg('investigationId', () => ID) investigationId: string,
+    @Arg('input', () => FindingInput) input: FindingInput,
+    @Ctx() ctx: Context,
+  ): Promise<Finding> {
+    return ctx.services.investigations.addFinding(ctx.em, requestMeta(ctx), investigationId, input);
+  }
+
+  @Mutation(() => RecommendedAction, { description: 'MODIFY_INVESTIGATIONS; not on a CLOSED investigation' })
+  addAction(
+    @Arg('investigationId', () => ID) investigationId: string,
+    @Arg('input', () => ActionInput) input: ActionInput,
+    @Ctx() ctx: Context,
+  ): Promise<RecommendedAction> {
+    return ctx.services.investigations.addAction(ctx.em, requestMeta(ctx), investigationId, input);
+  }
+
+  @Mutation(() => RecommendedAction, { description: 'MODIFY_INVESTIGATIONS; an illegal transition is BAD_USER_INPUT' })
+  updateActionStatus(
+    @Arg('id', () => ID) id: string,
+    @Arg('status', () => ActionStatus) status: ActionStatus,
+    @Ctx() ctx: Context,
+  ): Promise<RecommendedAction> {
+    return ctx.services.investigations.updateActionStatus(ctx.em, requestMeta(ctx), id, status);
+  }
+
+  @Mutation(() => Note, { description: 'MODIFY_INVESTIGATIONS; body 1–10,000 characters' })
+  addNote(@Arg('investigationId', () => ID) investigationId: string, @Arg('body') body: string, @Ctx() ctx: Context): Promise<Note> {
+    return ctx.services.investigations.addNote(ctx.em, requestMeta(ctx), investigationId, body);
+  }
+
+  @Mutation(() => InvestigationExport, { description: 'EXPORT_DATA; subject* personal data only for viewers with ACCESS_PII' })
+  exportInvestigation(
+    @Arg('id', () => ID) id: string,
+    @Arg('format', () => ExportFormat) format: ExportFormat,
+    @Ctx() ctx: Context,
+  ): Promise<InvestigationExport> {
+    const includePii = can(ctx.viewer, Permission.ACCESS_PII);
+    return ctx.services.investigations.export(ctx.em, requestMeta(ctx), id, format, includePii);
+  }
+
+  @Subscription(() => Investigation, {
+    description: 'READ_INVESTIGATIONS; the investigation as it is after each change to it or its findings, actions, notes',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as Context;
+      const id = String(args.id);
+      if (!(await ctx.services.investigations.get(ctx.em.fork(), id))) throw new NotFoundError('Investigation', id);
+      return ctx.pubsub.subscribe(INVESTIGATION_UPDATED, id);
+    },
+  })
+  async investigationUpdated(
+    @Root() event: InvestigationUpdatedEvent,
+    @Arg('id', () => ID) _id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Investigation> {
+    // A subscription's context outlives a request: each event gets a fresh EntityManager and
+    // fresh loaders, so nothing cached from an earlier event is shown. Events of one operation are
+    // executed one after another, which makes replacing them here safe.
+    const em = ctx.em.fork({ clear: true });
+    ctx.em = em;
+    ctx.loaders = createLoaders(em);
+    resetPiiReads(ctx);
+    const investigation = await ctx.services.investigations.reload(em, event.id);
+    if (!investigation) throw new NotFoundError('Investigation', event.id);
+    return investigation;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  async assignee(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<User | null> {
+    return investigation.assigneeId ? ctx.loaders.userById.load(investigation.assigneeId) : null;
+  }
+
+  @FieldResolver(() => User)
+  async createdBy(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<User> {
+    const user = await ctx.loaders.userById.load(investigation.createdById);
+    if (!user) throw new NotFoundError('User', investigation.createdById);
+    return user;
+  }
+
+  @FieldResolver(() => FindingConnection, { description: 'Newest first; `first` 0–100 (default 20)' })
+  findings(
+    @Root() investigation: Investigation,
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<Page<Finding>> {
+    return ctx.loaders.investigationFindings(pageSize(first), after ?? null).load(investigation.id);
+  }
+
+  @FieldResolver(() => [RecommendedAction], { description: 'Oldest first; at most 100 per investigation' })
+  actions(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<RecommendedAction[]> {
+    return ctx.loaders.investigationActions.load(investigation.id);
+  }
+
+  @FieldResolver(() => [Note], { description: 'Oldest first; at most 500 per investigation' })
+  notes(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<Note[]> {
+    return ctx.loaders.investigationNotes.load(investigation.id);
+  }
+}

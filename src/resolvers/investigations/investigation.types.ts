@@ -1,0 +1,28 @@
+import { Field, ObjectType } from 'type-graphql';
+import { Finding } from '../../entities/finding.entity';
+import { Investigation } from '../../entities/investigation.entity';
+import { ConnectionType } from '../../schema/connection';
+import { ExportFormat } from '../../schema/investigation.enums';
+
+/** A page of investigations. */
+export const InvestigationConnection = ConnectionType(Investigation, 'Investigation');
+/** A page of an investigation's findings, newest first. */
+export const FindingConnection = ConnectionType(Finding, 'Finding');
+
+@ObjectType({ description: 'An investigation rendered as a file; subject* data only for viewers with ACCESS_PII' })
+export class InvestigationExport {
+  @Field(() => ExportFormat)
+  format!: ExportFormat;
+
+  @Field({ description: 'A suggested file name' })
+  filename!: string;
+
+  @Field()
+  contentType!: string;
+
+  @Field({ description: 'The file itself (JSON document or CSV with a header row)' })
+  content!: string;
+
+  @Field({ description: 'Whether the subject* personal data is included' })
+  includesPii!: boolean;
+}

@@ -1,0 +1,36 @@
+import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { requestMeta, type Context } from '../../context';
+import { User } from '../../entities/user.entity';
+import type { Page } from '../../schema/connection';
+import { CreateUserInput, UpdateUserInput, UserConnection } from './user.types';
+
+@ArgsType()
+class UsersArgs {
+  @Field(() => Int, { nullable: true })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+}
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => UserConnection, { description: 'ADMIN_ACCESS: every account, newest first' })
+  users(@Args(() => UsersArgs) { first, after }: UsersArgs, @Ctx() ctx: Context): Promise<Page<User>> {
+    return ctx.services.users.list(first, after);
+  }
+
+  @Mutation(() => User, { description: 'ADMIN_ACCESS: creates an account with a role no higher than your own' })
+  createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.users.create(requestMeta(ctx), input);
+  }
+
+  @Mutation(() => User, { description: 'ADMIN_ACCESS: changes name, role or disabled flag under the role rules' })
+  updateUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Ctx() ctx: Context,
+  ): Promise<User> {
+    return ctx.services.users.update(requestMeta(ctx), id, input);
+  }
+}

@@ -1,0 +1,41 @@
+import { IsEmail, IsOptional, Length, MaxLength } from 'class-validator';
+import { Field, InputType } from 'type-graphql';
+import { User } from '../../entities/user.entity';
+import { Role } from '../../permissions/roles';
+import { ConnectionType } from '../../schema/connection';
+
+/** A page of users. */
+export const UserConnection = ConnectionType(User, 'User');
+
+@InputType({ description: 'A new account; its role may not be above your own' })
+export class CreateUserInput {
+  @Field()
+  @IsEmail()
+  @MaxLength(320)
+  email!: string;
+
+  @Field()
+  @Length(1, 200)
+  name!: string;
+
+  @Field(() => Role)
+  role!: Role;
+
+  @Field({ description: 'At least 12 characters' })
+  @Length(12, 256)
+  password!: string;
+}
+
+@InputType({ description: 'Changes to an account; omitted fields stay as they are' })
+export class UpdateUserInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 200)
+  name?: string | null;
+
+  @Field(() => Role, { nullable: true, description: 'Not your own, and not above your own' })
+  role?: Role | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Disabling revokes every session of the account' })
+  disabled?: boolean | null;
+}

@@ -1,0 +1,102 @@
+import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { BadUserInputError } from '../errors';
+
+/** Relay page information. */
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+/** One page of a list, as every connection field returns it. */
+export interface Page<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfo;
+  totalCount: number;
+}
+
+/**
+ * Declares the `<Name>Connection` and `<Name>Edge` types for a node type:
+ * `edges { cursor node }`, `pageInfo { hasNextPage endCursor }`, `totalCount`.
+ */
+export function ConnectionType<T extends object>(node: ClassType<T>, name: string): ClassType<Page<T>> {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field()
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`, { description: `A page of ${name} items, newest first unless ordered otherwise` })
+  class Connection implements Page<T> {
+    @Field(() => [Edge])
+    edges!: Edge[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int)
+    totalCount!: number;
+  }
+  return Connection;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** `first` as API.md defines it: 20 by default, 1–100, anything else is BAD_USER_INPUT. */
+export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
+  if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
+  if (!Number.isInteger(first) || first < 0 || first > max) {
+    throw new BadUserInputError(`first must be between 0 and ${max}`, 'first', { max });
+  }
+  return first;
+}
+
+/** Cursor values: the sort key(s) of a row, ending with its id. */
+export type CursorValues = (string | number)[];
+
+/** An opaque cursor for a row's sort values. */
+export function encodeCursor(values: CursorValues): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+/**
+ * Reads a cursor made by {@link encodeCursor}; a tampered or foreign cursor is BAD_USER_INPUT
+ * naming `after`.
+ */
+export function decodeCursor(cursor: string, arity: number): CursorValues {
+  try {
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(values) &&
+      values.length === arity &&
+      values.every((v) => (typeof v === 'string' && v.length <= 200) || (typeof v === 'number' && Number.isFinite(v)))
+    ) {
+      return values as CursorValues;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+}
+
+/**
+ * Builds a page from rows fetched with `limit first + 1` (the extra row only tells whether
+ * another page follows).
+ */
+export function toPage<T>(rows: T[], first: number, cursorOf: (row: T) => CursorValues, totalCount: number): Page<T> {
+  const nodes = rows.slice(0, first);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount,
+  };
+}
+

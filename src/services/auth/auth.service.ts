@@ -1,0 +1,538 @@
+import { raw } from '@mikro-orm/core';
+import { authenticator } from 'otplib';
+import type { Config } from '../../config';
+import type { RequestMeta, Viewer } from '../../context';
+import { RefreshToken, Session } from '../../entities/session.entity';
+import { User } from '../../entities/user.entity';
+import { BadUserInputError, ConflictError, ErrorCode, NotFoundError, UnauthenticatedError, VigilError, AccountLockedError } from '../../errors';
+import type { EntityManager, MikroORM } from '../../infra/db';
+import type { Logger } from '../../infra/logger';
+import { ROLE_PERMISSIONS, type Role } from '../../permissions/roles';
+import type { AuditService } from '../audit/audit.service';
+import type { ConnectionRegistry } from './connection-registry';
+import { LoginThrottle } from './login-throttle';
+import { dummyPasswordHash, verifyPassword } from './passwords';
+import { SecretBox } from './secret-box';
+import { AccessTokens, bearerToken, hashRefreshToken, newRefreshToken } from './tokens';
+
+/** What `login` and `refreshSession` hand back. */
+export interface AuthResult {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  user: User;
+}
+
+/** What `enrollMfa` hands back: the secret to type in, or the URI to scan as a QR code. */
+export interface MfaEnrollmentResult {
+  secret: string;
+  otpauthUri: string;
+}
+
+/** Sign-in needs a one-time code; `extensions.mfaRequired` tells the client to ask for it. */
+export class MfaRequiredError extends VigilError {
+  readonly code = ErrorCode.UNAUTHENTICATED;
+  constructor() {
+    super('This account needs a one-time code (otp) to sign in', ErrorCode.UNAUTHENTICATED, { mfaRequired: true });
+  }
+}
+
+export interface AuthServiceDeps {
+  config: Config;
+  orm: MikroORM;
+  logger: Logger;
+  audit: AuditService;
+  connections: ConnectionRegistry;
+  signingKey: Buffer;
+}
+
+/** Why a session ended, as stored in `session.revoked_reason`. */
+export type RevocationReason = 'logout' | 'revoked' | 'refresh-token-reuse' | 'session-cap' | 'user-disabled' | 'password-reset' | 'expired';
+
+interface SessionStateRow {
+  user_id: string;
+  email: string;
+  role: Role;
+  disabled: boolean;
+  revoked_at: Date | null;
+  expires_at: Date;
+  last_seen_at: Date;
+  idle: boolean;
+}
+
+const TOTP_STEP_SECONDS = 30;
+/**
+ * How long a valid session's state is reused without reading it again. Every revocation (logout,
+ * revoke, session cap, refresh-token reuse, user disabled, role changed, password reset) is a
+ * session event that evicts it at once on every instance, so this bound only matters if that
+ * notice is lost (and for idle/expiry, which are re-checked against the clock on every request).
+ */
+const SESSION_CACHE_MS = 2000;
+const SESSION_CACHE_MAX = 10_000;
+const INVALID_CREDENTIALS = 'Invalid email or password';
+const MAX_EMAIL_LENGTH = 320;
+
+/** Normalises an email address the way accounts are matched (case-insensitive, trimmed). */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * Sign-in, sessions and second factor: issues access tokens (HS256 JWT) and rotating refresh tokens,
+ * checks every access token against its session (revoked, idle, expired, user disabled: refused on
+ * every instance at once, since the session row is the truth), enforces the lockout and the
+ * per-user session cap, and closes the websocket connections of ended sessions everywhere.
+ */
+export class AuthService {
+  readonly tokens: AccessTokens;
+  private readonly box: SecretBox;
+  private readonly throttle: LoginThrottle;
+  private readonly totp = authenticator.clone({ window: 1, step: TOTP_STEP_SECONDS });
+
+  /** Recently checked valid sessions by id (see SESSION_CACHE_MS). */
+  private readonly sessionCache = new Map<string, { state: SessionStateRow; until: number }>();
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    deps.connections.onSessionEvent((event) => this.forgetSessions(event.sessionIds ?? [], event.userIds ?? []));
+    this.tokens = new AccessTokens(deps.signingKey, deps.config.auth.accessTokenTtlSeconds);
+    this.box = new SecretBox(deps.signingKey);
+    this.throttle = new LoginThrottle(() => deps.orm.em.fork(), {
+      threshold: deps.config.auth.lockoutThreshold,
+      windowSeconds: deps.config.auth.lockoutWindowSeconds,
+      durationSeconds: deps.config.auth.lockoutDurationSeconds,
+    });
+  }
+
+  private get audit(): AuditService {
+    return this.deps.audit;
+  }
+
+  /**
+   * The viewer an `Authorization` value stands for: null without one; UNAUTHENTICATED for a
+   * malformed, foreign, unsigned or expired token, or one whose session has ended or whose user is
+   * disabled. `websocket`: an operation on a connection accepted at `connection_init`.
+   */
+  async authenticate(authorization: string | null | undefined, options: { websocket?: boolean } = {}): Promise<Viewer | null> {
+    const token = bearerToken(authorization);
+    if (!token) return null;
+    // A dashboard keeps one connection for hours: its token's expiry is stretched to the session's
+    // lifetime, and the session itself (revoked, idle, expired, user disabled) is checked below.
+    const tolerance = options.websocket ? this.deps.config.auth.sessionMaxLifetimeSeconds : 0;
+    const claims = await this.tokens.verify(token, tolerance);
+    const now = Date.now();
+    const cached = this.sessionCache.get(claims.sessionId);
+    const fresh = cached !== undefined && cached.until > now;
+    const state = fresh ? cached.state : await this.sessionState(claims.sessionId);
+    if (!fresh) this.sessionCache.delete(claims.sessionId);
+    if (!state || state.user_id !== claims.userId) throw new UnauthenticatedError('The session has ended');
+    if (state.revoked_at) throw new UnauthenticatedError('The session has ended');
+    if (state.disabled) throw new UnauthenticatedError('The account is disabled');
+    if (state.expires_at.getTime() <= now || state.idle) {
+      this.sessionCache.delete(claims.sessionId);
+      await this.revokeSessions([claims.sessionId], 'expired');
+      throw new UnauthenticatedError('The session has expired');
+    }
+    if (!fresh) {
+      // Read from the database just now: mark the session seen and remember it for a moment.
+      await this.touch(claims.sessionId);
+      if (this.sessionCache.size >= SESSION_CACHE_MAX) this.sessionCache.clear();
+      this.sessionCache.set(claims.sessionId, { state, until: now + SESSION_CACHE_MS });
+    }
+    return {
+      id: state.user_id,
+      email: state.email,
+      role: state.role,
+      sessionId: claims.sessionId,
+      permissions: ROLE_PERMISSIONS[state.role],
+      sessionExpiresAt: state.expires_at,
+    };
+  }
+
+  /** Drops cached state of these sessions and of every session of these users. */
+  private forgetSessions(sessionIds: readonly string[], userIds: readonly string[]): void {
+    for (const id of sessionIds) this.sessionCache.delete(id);
+    if (!userIds.length) return;
+    const users = new Set(userIds);
+    for (const [id, entry] of this.sessionCache) if (users.has(entry.state.user_id)) this.sessionCache.delete(id);
+  }
+
+  private async sessionState(sessionId: string): Promise<SessionStateRow | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(sessionId)) return undefined;
+    const rows = await this.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute<SessionStateRow[]>(
+        `select s.user_id, u.email, u.role, u.disabled, s.revoked_at, s.expires_at, s.last_seen_at,
+                s.last_seen_at < now() - make_interval(secs => ?) as idle
+           from session s join "user" u on u.id = s.user_id
+          where s.id = ?`,
+        [this.deps.config.auth.sessionIdleTimeoutSeconds, sessionId],
+      );
+    const row = rows[0];
+    return row ? { ...row, expires_at: new Date(row.expires_at), revoked_at: row.revoked_at ? new Date(row.revoked_at) : null } : undefined;
+  }
+
+  /** Marks the session as seen, at most once per interval so requests do not each write a row. */
+  private async touch(sessionId: string): Promise<void> {
+    const interval = Math.max(1, Math.min(60, Math.floor(this.deps.config.auth.sessionIdleTimeoutSeconds / 10)));
+    await this.deps.orm.em
+      .fork()
+      .getConnection()
+      .execute('update session set last_seen_at = now() where id = ? and last_seen_at < now() - make_interval(secs => ?)', [
+        sessionId,
+        interval,
+      ]);
+  }
+
+  /**
+   * Signs in. Unknown emails and wrong passwords get the same error after the same work (a dummy
+   * argon2 verification); failures count towards the lockout of the address whether or not an
+   * account has it.
+   */
+  async login(meta: RequestMeta, emailInput: string, password: string, otp?: string | null): Promise<AuthResult> {
+    const email = normalizeEmail(emailInput);
+    if (!email || email.length > MAX_EMAIL_LENGTH) throw new BadUserInputError('email is not a valid address', 'email');
+    if (password.length > 1024) throw new BadUserInputError('password is too long', 'password');
+
+    const lockedFor = await this.throttle.lockedFor(email);
+    if (lockedFor > 0) {
+      await this.audit.recordSecurityEvent(meta, { action: 'LOGIN_FAILED', outcome: 'DENIED', reason: 'account locked', changes: { email } });
+      throw new AccountLockedError(lockedFor);
+    }
+
+    const em = this.deps.orm.em.fork();
+    const user = await findUserByEmail(em, email);
+    const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
+    if (!user || !passwordOk || user.disabled) {
+      const reason = !user ? 'unknown email' : !passwordOk ? 'wrong password' : 'account disabled';
+      await this.failLogin(meta, email, reason, user?.id);
+      throw new UnauthenticatedError(INVALID_CREDENTIALS);
+    }
+
+    if (user.mfaEnabled) {
+      if (!otp) {
+        await this.audit.recordSecurityEvent(actorMeta(meta, user), { action: 'MFA_REQUIRED', outcome: 'DENIED', resourceType: 'User', resourceId: user.id, reason: 'no one-time code' });
+        throw new MfaRequiredError();
+      }
+      const accepted = await this.acceptTotp(em, user, user.mfaSecretEncrypted ?? null, otp);
+      if (!accepted) {
+        await this.failLogin(meta, email, 'invalid or reused one-time code', user.id, 'MFA_FAILED');
+        throw new UnauthenticatedError('The one-time code is not valid or was already used');
+      }
+    }
+
+    await this.throttle.clear(email);
+    const result = await this.openSession(em, meta, user);
+    await this.audit.recordSecurityEvent(actorMeta(meta, user, result.sessionId), {
+      action: 'LOGIN_SUCCESS',
+      resourceType: 'Session',
+      resourceId: result.sessionId,
+    });
+    return result.auth;
+  }
+
+  private async failLogin(meta: RequestMeta, email: string, reason: string, userId?: string, action = 'LOGIN_FAILED'): Promise<void> {
+    const lockedFor = await this.throttle.registerFailure(email);
+    await this.audit.recordSecurityEvent(meta, {
+      action,
+      outcome: 'FAILED',
+      resourceType: userId ? 'User' : null,
+      resourceId: userId ?? null,
+      reason,
+      changes: { email },
+    });
+    if (lockedFor > 0) {
+      await this.audit.recordSecurityEvent(meta, {
+        action: 'ACCOUNT_LOCKED',
+        outcome: 'DENIED',
+        resourceType: userId ? 'User' : null,
+        resourceId: userId ?? null,
+        reason: `${this.deps.config.auth.lockoutThreshold} failed sign-ins`,
+        changes: { email, lockedForSeconds: lockedFor },
+      });
+    }
+  }
+
+  private async openSession(em: EntityManager, meta: RequestMeta, user: User): Promise<{ auth: AuthResult; sessionId: string }> {
+    const { sessionMaxLifetimeSeconds, maxSessionsPerUser, sessionIdleTimeoutSeconds } = this.deps.config.auth;
+    const refreshToken = newRefreshToken();
+    const evicted: string[] = [];
+    const session = await em.transactional(async (tx) => {
+      // Serialises concurrent sign-ins of one user so the cap holds.
+      await tx.getConnection().execute('select id from "user" where id = ? for update', [user.id], 'all', tx.getTransactionContext());
+      const created = tx.create(Session, {
+        userId: user.id,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        expiresAt: new Date(Date.now() + sessionMaxLifetimeSeconds * 1000),
+      });
+      // The entities declare no relation, so the session is flushed before the token that references it.
+      await tx.flush();
+      tx.create(RefreshToken, { tokenHash: hashRefreshToken(refreshToken), sessionId: created.id });
+      await tx.flush();
+      const active = await tx.find(
+        Session,
+        {
+          userId: user.id,
+          revokedAt: null,
+          expiresAt: { $gt: new Date() },
+          lastSeenAt: { $gt: new Date(Date.now() - sessionIdleTimeoutSeconds * 1000) },
+        },
+        { orderBy: { createdAt: 'desc', id: 'desc' } },
+      );
+      for (const old of active.filter((s) => s.id !== created.id).slice(maxSessionsPerUser - 1)) {
+        old.revokedAt = new Date();
+        old.revokedReason = 'session-cap';
+        evicted.push(old.id);
+      }
+      await tx.flush();
+      return created;
+    });
+    if (evicted.length) {
+      this.deps.connections.publish({ sessionIds: evicted, reason: 'session-cap' });
+      await this.audit.recordSecurityEvent(actorMeta(meta, user, session.id), {
+        action: 'SESSION_REVOKED',
+        resourceType: 'Session',
+        resourceId: evicted.join(','),
+        reason: `session cap of ${maxSessionsPerUser} reached`,
+      });
+    }
+    const access = await this.tokens.sign(user.id, session.id, session.expiresAt);
+    return { auth: { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user }, sessionId: session.id };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. A token that was already used revokes its whole
+   * session: either the holder or a thief replayed it, and the session can no longer be trusted.
+   */
+  async refresh(meta: RequestMeta, refreshToken: string): Promise<AuthResult> {
+    const invalid = () => new UnauthenticatedError('The refresh token is not valid');
+    if (!refreshToken || refreshToken.length > 200) throw invalid();
+    const tokenHash = hashRefreshToken(refreshToken);
+    const em = this.deps.orm.em.fork();
+    const next = newRefreshToken();
+
+    const outcome = await em.transactional(async (tx) => {
+      const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null }, { usedAt: new Date() });
+      const record = await tx.findOne(RefreshToken, { tokenHash });
+      if (!record) return { kind: 'unknown' as const };
+      if (claimed === 0) return { kind: 'reuse' as const, sessionId: record.sessionId };
+      const session = await tx.findOne(Session, { id: record.sessionId });
+      const user = session ? await tx.findOne(User, { id: session.userId }) : null;
+      if (!session || !user) return { kind: 'unknown' as const };
+      const idleCutoff = Date.now() - this.deps.config.auth.sessionIdleTimeoutSeconds * 1000;
+      if (session.revokedAt || user.disabled) return { kind: 'ended' as const, session, user };
+      if (session.expiresAt.getTime() <= Date.now() || session.lastSeenAt.getTime() < idleCutoff) {
+        session.revokedAt = new Date();
+        session.revokedReason = 'expired';
+        return { kind: 'ended' as const, session, user };
+      }
+      session.lastSeenAt = new Date();
+      tx.create(RefreshToken, { tokenHash: hashRefreshToken(next), sessionId: session.id });
+      await this.audit.record(tx, actorMeta(meta, user, session.id), {
+        action: 'SESSION_REFRESH',
+        resourceType: 'Session',
+        resourceId: session.id,
+      });
+      return { kind: 'ok' as const, session, user };
+    });
+
+    if (outcome.kind === 'unknown') throw invalid();
+    if (outcome.kind === 'reuse') {
+      const owner = await em.findOne(Session, { id: outcome.sessionId });
+      await this.revokeSessions([outcome.sessionId], 'refresh-token-reuse');
+      await this.audit.recordSecurityEvent(meta, {
+        action: 'REFRESH_TOKEN_REUSE',
+        outcome: 'DENIED',
+        resourceType: 'Session',
+        resourceId: outcome.sessionId,
+        reason: 'a refresh token was presented a second time; the session was revoked',
+        changes: owner ? { userId: owner.userId } : null,
+      });
+      throw invalid();
+    }
+    if (outcome.kind === 'ended') {
+      this.deps.connections.publish({ sessionIds: [outcome.session.id], reason: 'expired' });
+      throw new UnauthenticatedError('The session has ended');
+    }
+    const access = await this.tokens.sign(outcome.user.id, outcome.session.id, outcome.session.expiresAt);
+    return { accessToken: access.token, refreshToken: next, expiresAt: access.expiresAt, user: outcome.user };
+  }
+
+  /** Ends the viewer's own session. */
+  async logout(meta: RequestMeta): Promise<boolean> {
+    if (!meta.sessionId) throw new UnauthenticatedError();
+    await this.endSession(meta, meta.sessionId, 'logout', 'LOGOUT');
+    return true;
+  }
+
+  /**
+   * Ends a session by id. Whether the viewer may end it (own, or any with ADMIN_ACCESS) is the
+   * permission map's decision; here an unknown id is NOT_FOUND.
+   */
+  async revokeSession(meta: RequestMeta, sessionId: string): Promise<boolean> {
+    await this.endSession(meta, sessionId, 'revoked', 'SESSION_REVOKE');
+    return true;
+  }
+
+  /** The owner of a session, for the permission rule on `revokeSession`; null when unknown. */
+  async sessionOwner(sessionId: string): Promise<string | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(sessionId)) return null;
+    const session = await this.deps.orm.em.fork().findOne(Session, { id: sessionId }, { fields: ['userId'] });
+    return session?.userId ?? null;
+  }
+
+  private async endSession(meta: RequestMeta, sessionId: string, reason: RevocationReason, action: string): Promise<void> {
+    if (!/^[0-9a-f-]{36}$/i.test(sessionId)) throw new NotFoundError('Session', sessionId);
+    const em = this.deps.orm.em.fork();
+    await em.transactional(async (tx) => {
+      const session = await tx.findOne(Session, { id: sessionId });
+      if (!session) throw new NotFoundError('Session', sessionId);
+      const wasActive = !session.revokedAt;
+      if (wasActive) {
+        session.revokedAt = new Date();
+        session.revokedReason = reason;
+      }
+      await this.audit.record(tx, meta, {
+        action,
+        resourceType: 'Session',
+        resourceId: sessionId,
+        changes: { userId: session.userId, alreadyEnded: !wasActive },
+      });
+    });
+    this.deps.connections.publish({ sessionIds: [sessionId], reason });
+  }
+
+  /** Revokes sessions outside a request (reuse detection, expiry) and closes their websockets. */
+  async revokeSessions(sessionIds: string[], reason: RevocationReason): Promise<void> {
+    if (!sessionIds.length) return;
+    await this.deps.orm.em
+      .fork()
+      .nativeUpdate(Session, { id: { $in: sessionIds }, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
+    this.deps.connections.publish({ sessionIds, reason });
+  }
+
+  /**
+   * Revokes every session of a user inside the caller's transaction; call
+   * {@link announceUserChange} after it commits.
+   */
+  async revokeUserSessions(em: EntityManager, userId: string, reason: RevocationReason): Promise<number> {
+    return em.nativeUpdate(Session, { userId, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
+  }
+
+  /**
+   * Tells every instance that a user's rights changed (role, disabled, sessions revoked): their
+   * websocket connections are closed, and subscriptions are checked again when the client
+   * reconnects. HTTP requests read the role from the database on each request already.
+   */
+  announceUserChange(userId: string, reason: string): void {
+    this.deps.connections.publish({ userIds: [userId], reason });
+  }
+
+  /** The viewer's sessions that have not ended, newest first. */
+  async sessionsOf(userId: string): Promise<Session[]> {
+    const idleCutoff = new Date(Date.now() - this.deps.config.auth.sessionIdleTimeoutSeconds * 1000);
+    return this.deps.orm.em
+      .fork()
+      .find(
+        Session,
+        { userId, revokedAt: null, expiresAt: { $gt: new Date() }, lastSeenAt: { $gt: idleCutoff } },
+        { orderBy: { createdAt: 'desc', id: 'desc' } },
+      );
+  }
+
+  /** Starts TOTP enrolment: a new secret, active once {@link confirmMfa} sees a code from it. */
+  async enrollMfa(meta: RequestMeta): Promise<MfaEnrollmentResult> {
+    const userId = requireActor(meta);
+    const secret = this.totp.generateSecret(20);
+    const user = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const found = await tx.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
+      if (found.mfaEnabled) throw new ConflictError('MFA is already enabled; disable it first to enrol a new device');
+      found.mfaPendingSecretEncrypted = this.box.encrypt(secret);
+      await this.audit.record(tx, meta, { action: 'MFA_ENROLL', resourceType: 'User', resourceId: userId });
+      return found;
+    });
+    return { secret, otpauthUri: this.totp.keyuri(user.email, 'Vigil', secret) };
+  }
+
+  /** Activates the pending TOTP secret when `otp` is a current code from it. */
+  async confirmMfa(meta: RequestMeta, otp: string): Promise<boolean> {
+    const userId = requireActor(meta);
+    const em = this.deps.orm.em.fork();
+    const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
+    if (user.mfaEnabled) throw new ConflictError('MFA is already enabled');
+    if (!user.mfaPendingSecretEncrypted) throw new BadUserInputError('There is no MFA enrolment to confirm; call enrollMfa first', 'otp');
+    if (!(await this.acceptTotp(em, user, user.mfaPendingSecretEncrypted, otp))) {
+      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'FAILED', resourceType: 'User', resourceId: userId, reason: 'confirmMfa: invalid code' });
+      throw new BadUserInputError('The one-time code is not valid', 'otp');
+    }
+    await em.transactional(async (tx) => {
+      const fresh = await tx.findOneOrFail(User, { id: userId });
+      fresh.mfaSecretEncrypted = fresh.mfaPendingSecretEncrypted;
+      fresh.mfaPendingSecretEncrypted = null;
+      fresh.mfaEnabled = true;
+      await this.audit.record(tx, meta, { action: 'MFA_ENABLE', resourceType: 'User', resourceId: userId, changes: { before: { mfaEnabled: false }, after: { mfaEnabled: true } } });
+    });
+    return true;
+  }
+
+  /** Turns TOTP off; needs a current code so a stolen access token alone cannot do it. */
+  async disableMfa(meta: RequestMeta, otp: string): Promise<boolean> {
+    const userId = requireActor(meta);
+    const em = this.deps.orm.em.fork();
+    const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
+    if (!user.mfaEnabled) throw new ConflictError('MFA is not enabled');
+    if (!(await this.acceptTotp(em, user, user.mfaSecretEncrypted ?? null, otp))) {
+      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'FAILED', resourceType: 'User', resourceId: userId, reason: 'disableMfa: invalid code' });
+      throw new BadUserInputError('The one-time code is not valid or was already used', 'otp');
+    }
+    await em.transactional(async (tx) => {
+      const fresh = await tx.findOneOrFail(User, { id: userId });
+      fresh.mfaSecretEncrypted = null;
+      fresh.mfaPendingSecretEncrypted = null;
+      fresh.mfaEnabled = false;
+      await this.audit.record(tx, meta, { action: 'MFA_DISABLE', resourceType: 'User', resourceId: userId, changes: { before: { mfaEnabled: true }, after: { mfaEnabled: false } } });
+    });
+    return true;
+  }
+
+  /**
+   * Checks a TOTP code (±1 step of clock drift) and records its time step, atomically refusing any
+   * step at or before the last one accepted: a code works once.
+   */
+  private async acceptTotp(em: EntityManager, user: User, sealedSecret: string | null, otp: string): Promise<boolean> {
+    if (!sealedSecret || !/^\d{6}$/.test(otp.trim())) return false;
+    let secret: string;
+    try {
+      secret = this.box.decrypt(sealedSecret);
+    } catch (error) {
+      this.deps.logger.error({ err: error, userId: user.id }, 'cannot decrypt an MFA secret (was the signing key changed?)');
+      return false;
+    }
+    const delta = this.totp.checkDelta(otp.trim(), secret);
+    if (delta === null) return false;
+    const step = Math.floor(Date.now() / 1000 / TOTP_STEP_SECONDS) + delta;
+    const updated = await em
+      .getConnection()
+      .execute<{ id: string }[]>(
+        'update "user" set mfa_last_step = ? where id = ? and (mfa_last_step is null or mfa_last_step < ?) returning id',
+        [step, user.id, step],
+      );
+    return updated.length === 1;
+  }
+}
+
+/** The request's metadata with the signed-in (or signing-in) user as actor. */
+export function actorMeta(meta: RequestMeta, user: Pick<User, 'id' | 'email' | 'role'>, sessionId?: string): RequestMeta {
+  return { ...meta, actor: { id: user.id, email: user.email, role: user.role }, sessionId: sessionId ?? meta.sessionId };
+}
+
+function requireActor(meta: RequestMeta): string {
+  if (!meta.actor) throw new UnauthenticatedError();
+  return meta.actor.id;
+}
+
+/** The account with an email address, matched case-insensitively (served by the `lower(email)` index). */
+export function findUserByEmail(em: EntityManager, email: string): Promise<User | null> {
+  return em.findOne(User, { [raw('lower(email)')]: normalizeEmail(email) });
+}

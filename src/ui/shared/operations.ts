@@ -1,0 +1,86 @@
+/**
+ * Every GraphQL operation the browser pages send, in one place so that a test can validate them
+ * against `schema.graphql` (test/ui/operations.test.ts) and a trusted-documents manifest can
+ * register them.
+ */
+
+const AUTH_FIELDS = 'accessToken refreshToken expiresAt';
+
+export const LOGIN = /* GraphQL */ `
+  mutation UiLogin($email: String!, $password: String!, $otp: String) {
+    login(email: $email, password: $password, otp: $otp) { ${AUTH_FIELDS} }
+  }
+`;
+
+export const REFRESH_SESSION = /* GraphQL */ `
+  mutation UiRefreshSession($refreshToken: String!) { refreshSession(refreshToken: $refreshToken) { ${AUTH_FIELDS} } }
+`;
+
+export const LOGOUT = /* GraphQL */ `
+  mutation UiLogout { logout }
+`;
+
+export const WHO_AM_I = /* GraphQL */ `
+  query UiWhoAmI { me { id email name role } myPermissions }
+`;
+
+const ALERT_FIELDS = /* GraphQL */ `
+  fragment ConsoleAlert on Alert {
+    id level title message source status count firstSeenAt lastSeenAt
+    acknowledgedAt acknowledgedBy { email } resolvedAt resolvedBy { email } resolution escalationLevel
+  }
+`;
+
+const HEALTH_FIELDS = /* GraphQL */ `
+  fragment ConsoleHealth on Health { status checkedAt components { name status latencyMs detail } }
+`;
+
+export const CONSOLE_HEALTH = /* GraphQL */ `
+  query ConsoleHealth { health { ...ConsoleHealth } }
+  ${HEALTH_FIELDS}
+`;
+
+export const CONSOLE_RECENT_ALERTS = /* GraphQL */ `
+  query ConsoleRecentAlerts($first: Int) { alerts(first: $first) { edges { node { ...ConsoleAlert } } } }
+  ${ALERT_FIELDS}
+`;
+
+export const CONSOLE_ACKNOWLEDGE = /* GraphQL */ `
+  mutation ConsoleAcknowledge($id: ID!) { acknowledgeAlert(id: $id) { ...ConsoleAlert } }
+  ${ALERT_FIELDS}
+`;
+
+export const CONSOLE_RESOLVE = /* GraphQL */ `
+  mutation ConsoleResolve($id: ID!, $resolution: String) { resolveAlert(id: $id, resolution: $resolution) { ...ConsoleAlert } }
+  ${ALERT_FIELDS}
+`;
+
+export const CONSOLE_ALERT_RAISED = /* GraphQL */ `
+  subscription ConsoleAlertRaised($minLevel: AlertLevel, $after: ID) { alertRaised(minLevel: $minLevel, after: $after) { ...ConsoleAlert } }
+  ${ALERT_FIELDS}
+`;
+
+export const CONSOLE_ALERT_UPDATED = /* GraphQL */ `
+  subscription ConsoleAlertUpdated { alertUpdated { ...ConsoleAlert } }
+  ${ALERT_FIELDS}
+`;
+
+export const CONSOLE_HEALTH_CHANGED = /* GraphQL */ `
+  subscription ConsoleHealthChanged { healthChanged { ...ConsoleHealth } }
+  ${HEALTH_FIELDS}
+`;
+
+/** All of the above, by name. */
+export const UI_OPERATIONS: Record<string, string> = {
+  LOGIN,
+  REFRESH_SESSION,
+  LOGOUT,
+  WHO_AM_I,
+  CONSOLE_HEALTH,
+  CONSOLE_RECENT_ALERTS,
+  CONSOLE_ACKNOWLEDGE,
+  CONSOLE_RESOLVE,
+  CONSOLE_ALERT_RAISED,
+  CONSOLE_ALERT_UPDATED,
+  CONSOLE_HEALTH_CHANGED,
+};

@@ -1,0 +1,76 @@
+import type { Knex } from '@mikro-orm/postgresql';
+import { Role } from '../../src/permissions/roles';
+import { seedDemo } from '../../src/services/investigations/demo-seed';
+import { InvestigationsDeepDocument, InvestigationsWithPeopleDocument } from '../generated/graphql';
+import { tokenFor } from '../helpers/auth';
+import { graphql } from '../helpers/clients';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+describe('investigations: batched loading', () => {
+  let server: TestServer;
+  let token: string;
+  let knex: Knex;
+  let statements: string[] = [];
+  const onQuery = (query: { sql: string }) => statements.push(query.sql);
+
+  beforeAll(async () => {
+    // No background health checks: every statement counted belongs to the request.
+    server = await startTestServer({ env: { VIGIL_HEALTH_INTERVAL_MS: '0' } });
+    await seedDemo(server.orm, { users: server.services.users, audit: server.services.audit }, {
+      investigations: 60,
+      findingsPer: 4,
+      password: 'demo-password-for-tests',
+      batchSize: 25,
+    });
+    token = await tokenFor(server, Role.VIEWER);
+    knex = server.orm.em.getConnection().getKnex();
+    knex.on('query', onQuery);
+  }, 120_000);
+  afterAll(async () => {
+    knex.off('query', onQuery);
+    await server.close();
+  });
+
+  /** The SQL statements one request ran. */
+  async function statementsOf<T>(run: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
+    statements = [];
+    const result = await run();
+    return { result, sql: [...statements] };
+  }
+
+  const deepPage = (first: number) =>
+    statementsOf(async () => {
+      const res = await graphql(server.url, InvestigationsDeepDocument, { first }, { token });
+      expect(res.errors).toBeUndefined();
+      const edges = res.data!.investigations.edges;
+      expect(edges).toHaveLength(first);
+      // The page really carries children, so the loaders had work to do.
+      expect(edges.every((e) => e.node.createdBy.id && e.node.findings.edges.length === 3 && e.node.findings.totalCount === 4)).toBe(true);
+      expect(edges.some((e) => e.node.assignee)).toBe(true);
+      expect(edges.some((e) => e.node.actions.length > 0)).toBe(true);
+      expect(edges.some((e) => e.node.notes.length > 0)).toBe(true);
+    });
+
+  it('runs the same statements for 5 and for 50 investigations with findings, actions, notes, assignee and creator', async () => {
+    const five = await deepPage(5);
+    const fifty = await deepPage(50);
+    expect(fifty.sql.length).toBe(five.sql.length);
+    // Authentication's own statements (the session lookup) are the same for both and not counted here.
+    const own = (sql: string[]) => sql.filter((s) => !/\bsession\b/.test(s) && /\b(investigation|finding|recommended_action|note|user)\b/.test(s));
+    // count, page, findings (one window query), users (assignee and creator), actions, notes.
+    expect(own(fifty.sql)).toHaveLength(6);
+    expect(own(five.sql)).toHaveLength(6);
+    expect(own(fifty.sql).filter((s) => /from "finding"|from finding/.test(s))).toHaveLength(1);
+  }, 120_000);
+
+  it('loads owners and authors in at most one more statement, whatever the page size', async () => {
+    const five = await statementsOf(() => graphql(server.url, InvestigationsWithPeopleDocument, { first: 5 }, { token }));
+    const fifty = await statementsOf(() => graphql(server.url, InvestigationsWithPeopleDocument, { first: 50 }, { token }));
+    expect(fifty.result.errors).toBeUndefined();
+    const users = (sql: string[]) => sql.filter((s) => /from "user"/.test(s)).length;
+    // Assignees and creators in one round; owners and authors not already loaded in a second.
+    expect(users(fifty.sql)).toBeLessThanOrEqual(2);
+    expect(fifty.sql.length).toBeLessThanOrEqual(five.sql.length);
+    expect(fifty.sql.length).toBeLessThanOrEqual(10);
+  }, 120_000);
+});
