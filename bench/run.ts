@@ -3,6 +3,7 @@
 // baselines measured in the same run. `--quick` shortens every phase (for a smoke run).
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,8 @@ const SETTINGS = {
 };
 
 const DEMO_PASSWORD = 'bench-demo-password-1';
-const BENCH_SECRET = 'bench-signing-key-0123456789-abcdefghijklmnopqrstuvwxyz';
+/** A fresh signing key per run (a fixed, guessable one fails Vigil's own startup security audit). */
+const BENCH_SECRET = randomBytes(48).toString('base64');
 
 /** A page of 20 investigations with findings, actions, assignee and creator (API.md names). */
 const VIGIL_NESTED_READ = `query NestedRead {
@@ -110,7 +112,12 @@ async function signIn(url: string, email: string): Promise<string> {
 
 function vigilEnv(postgres: TestPostgres, redis: TestRedis, port: number): NodeJS.ProcessEnv {
   return {
-    NODE_ENV: 'development',
+    // As deployed (and as PostGraphile runs here): production mode. The throwaway local PostgreSQL
+    // and Redis have no password or TLS, which the startup security audit refuses in production
+    // unless told this start is deliberate.
+    NODE_ENV: 'production',
+    VIGIL_ALLOW_INSECURE_START: 'true',
+    HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: 'warn',
     DATABASE_URL: postgres.url('vigil_bench'),
@@ -127,14 +134,18 @@ function vigilEnv(postgres: TestPostgres, redis: TestRedis, port: number): NodeJ
     VIGIL_RATE_LIMIT_ROLES: 'ANALYST=1000000,ADMIN=1000000,SUPER_ADMIN=1000000',
     VIGIL_RATE_LIMIT_LOGIN: '100000',
     VIGIL_COST_BUDGET: '1000000000',
+    // The fan-out and mixed workload open thousands of subscriptions for one analyst.
+    VIGIL_RATE_LIMIT_WS_SUBSCRIBE: '1000000',
   };
 }
 
 async function startVigil(postgres: TestPostgres, redis: TestRedis): Promise<{ child: ChildServer; url: string; port: number }> {
   const port = await findFreePort();
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each Vigil process, written when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   const child = await startChild(
     process.execPath,
-    ['-r', '@swc-node/register', path.join(__dirname, 'peers', 'vigil-server.ts')],
+    [...profile, '-r', '@swc-node/register', path.join(__dirname, 'peers', 'vigil-server.ts')],
     vigilEnv(postgres, redis, port),
   );
   return { child, url: `http://127.0.0.1:${port}/graphql`, port };
@@ -240,6 +251,7 @@ async function main(): Promise<void> {
       try {
         mixed = await runMixedWorkload({
           url: again.url,
+          wsUrl: again.url.replace('http', 'ws'),
           users: SETTINGS.mixedUsers,
           seconds: SETTINGS.mixedSeconds,
           tokens: {

@@ -146,6 +146,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
       schema,
       formatError,
       includeStacktraceInErrorResponses: false,
+      // Signals are handled in main.ts, which drains and stops everything in order; Apollo's own
+      // handlers would stop it early and re-raise the signal.
+      stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
       csrfPrevention: true,
       plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, ...performancePlugins()],

@@ -1,3 +1,6 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
 export interface MixedResult {
   users: number;
   seconds: number;
@@ -9,10 +12,14 @@ export interface MixedResult {
   errors: number;
   errorRate: number;
   byKind: Record<string, { requests: number; p95: number; errors: number }>;
+  /** The `alertRaised` subscriptions held open during the run (one per user). */
+  subscriptions: { open: number; alertsRaised: number; eventsDelivered: number; eventsExpected: number; errors: number };
 }
 
 interface MixedOptions {
   url: string;
+  /** `ws://…/graphql`: every user also holds an `alertRaised` subscription for the whole run. */
+  wsUrl: string;
   users: number;
   seconds: number;
   tokens: { analyst: string; admin: string };
@@ -50,7 +57,14 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
       variables: { input: { title: 'Mixed workload investigation', riskLevel: 'LOW', tags: ['bench'] } },
     },
     { kind: 'health', weight: 10, query: '{ health { status } }' },
-    { kind: 'alerts', weight: 10, token: options.tokens.admin, query: '{ alerts(first: 20) { totalCount edges { node { id level title status } } } }' },
+    { kind: 'alerts', weight: 9, token: options.tokens.admin, query: '{ alerts(first: 20) { totalCount edges { node { id level title status } } } }' },
+    {
+      kind: 'raise-alert',
+      weight: 1,
+      token: options.tokens.admin,
+      query: 'mutation ($input: RaiseAlertInput!) { raiseAlert(input: $input) { id } }',
+      variables: { input: { level: 'INFO', title: 'Mixed workload alert', message: 'bench', source: 'bench' } },
+    },
   ];
   const total = ops.reduce((s, o) => s + o.weight, 0);
   const pick = () => {
@@ -61,6 +75,8 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
   const latencies: number[] = [];
   const perKind = new Map<string, { latencies: number[]; errors: number }>(ops.map((o) => [o.kind, { latencies: [], errors: 0 }]));
   let errors = 0;
+  let raised = 0;
+  const subscriptions = await openSubscriptions(options.wsUrl, options.users, options.tokens.analyst);
   const deadline = Date.now() + options.seconds * 1000;
   const user = async () => {
     while (Date.now() < deadline) {
@@ -71,7 +87,7 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
         const res = await fetch(options.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(op.token ? { authorization: `Bearer ${op.token}` } : {}) },
-          body: JSON.stringify({ query: op.query, variables: op.variables }),
+          body: JSON.stringify({ query: op.query, variables: op.kind === 'raise-alert' ? uniqueAlert() : op.variables }),
         });
         const json = (await res.json()) as { errors?: unknown[] };
         failed = res.status !== 200 || Boolean(json.errors?.length);
@@ -82,6 +98,7 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
       latencies.push(elapsed);
       const stats = perKind.get(op.kind)!;
       stats.latencies.push(elapsed);
+      if (op.kind === 'raise-alert' && !failed) raised += 1;
       if (failed) {
         errors += 1;
         stats.errors += 1;
@@ -89,6 +106,11 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
     }
   };
   await Promise.all(Array.from({ length: options.users }, user));
+  // Each unique title is a new alert; let the last events arrive before counting.
+  await new Promise((r) => setTimeout(r, 1000));
+  const delivered = subscriptions.events();
+  const subscriptionErrors = subscriptions.errors();
+  await subscriptions.close();
   latencies.sort((a, b) => a - b);
   const byKind = Object.fromEntries(
     [...perKind].map(([kind, s]) => {
@@ -107,5 +129,61 @@ export async function runMixedWorkload(options: MixedOptions): Promise<MixedResu
     errors,
     errorRate: latencies.length ? errors / latencies.length : 0,
     byKind,
+    subscriptions: {
+      open: options.users,
+      alertsRaised: raised,
+      eventsDelivered: delivered,
+      eventsExpected: raised * options.users,
+      errors: subscriptionErrors,
+    },
+  };
+}
+
+let alertNumber = 0;
+
+/** A new alert each time (a repeated fingerprint within the cooldown only counts on the first). */
+function uniqueAlert(): Record<string, unknown> {
+  alertNumber += 1;
+  const title = `Mixed workload alert ${alertNumber} ${Date.now()}`;
+  return { input: { level: 'INFO', title, message: 'bench', source: 'bench', fingerprint: title } };
+}
+
+/** `n` websocket clients, each subscribed to `alertRaised`, counting the events they receive. */
+async function openSubscriptions(wsUrl: string, n: number, token: string) {
+  let events = 0;
+  let errors = 0;
+  const clients: Client[] = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Client>((resolve, reject) => {
+          const client = createClient({
+            url: wsUrl,
+            webSocketImpl: WebSocket,
+            retryAttempts: 0,
+            lazy: false,
+            connectionParams: { authorization: `Bearer ${token}` },
+            on: { connected: () => resolve(client), error: reject },
+          });
+          client.subscribe(
+            { query: 'subscription { alertRaised(minLevel: INFO) { id title level } }' },
+            {
+              next: ({ errors: e }) => {
+                if (e?.length) errors += 1;
+                else events += 1;
+              },
+              error: () => {
+                errors += 1;
+              },
+              complete: () => undefined,
+            },
+          );
+        }),
+    ),
+  );
+  return {
+    events: () => events,
+    errors: () => errors,
+    close: () => Promise.all(clients.map((c) => c.dispose())).then(() => undefined),
   };
 }

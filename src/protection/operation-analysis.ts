@@ -17,19 +17,11 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import type { Config } from '../config';
 import { QueryTooComplexError } from '../errors';
 
-/** The limits an operation is checked against (`config.protection.limits`). */
-export interface OperationLimits {
-  maxDepth: number;
-  maxAliases: number;
-  maxRootFields: number;
-  maxDirectives: number;
-  maxTokens: number;
-  maxCost: number;
-  /** What a list or connection field without `first` counts as. */
-  defaultPageSize: number;
-}
+/** The limits an operation is checked against. */
+export type OperationLimits = Config['protection']['limits'];
 
 /** What an operation would cost, measured before any resolver runs. */
 export interface OperationFigures {

@@ -54,12 +54,14 @@ describe('investigations: batched loading', () => {
   it('runs the same statements for 5 and for 50 investigations with findings, actions, notes, assignee and creator', async () => {
     const five = await deepPage(5);
     const fifty = await deepPage(50);
-    expect(fifty.sql.length).toBe(five.sql.length);
-    // Authentication's own statements (the session lookup) are the same for both and not counted here.
-    const own = (sql: string[]) => sql.filter((s) => !/\bsession\b/.test(s) && /\b(investigation|finding|recommended_action|note|user)\b/.test(s));
-    // count, page, findings (one window query), users (assignee and creator), actions, notes.
-    expect(own(fifty.sql)).toHaveLength(6);
-    expect(own(five.sql)).toHaveLength(6);
+    // Authentication's own statements (the session lookup) are not counted: a valid session is
+    // remembered for a moment, so the second request may not read it again.
+    const notSession = (sql: string[]) => sql.filter((s) => !/\bsession\b/.test(s));
+    expect(notSession(fifty.sql).length).toBe(notSession(five.sql).length);
+    const own = (sql: string[]) => notSession(sql).filter((s) => /\b(investigation|finding|recommended_action|note|user)\b/.test(s));
+    // page (with its total count), findings (one window query), users (assignee and creator), actions, notes.
+    expect(own(fifty.sql)).toHaveLength(5);
+    expect(own(five.sql)).toHaveLength(5);
     expect(own(fifty.sql).filter((s) => /from "finding"|from finding/.test(s))).toHaveLength(1);
   }, 120_000);
 

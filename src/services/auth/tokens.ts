@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { UnauthenticatedError } from '../../errors';
 
 // jose 6 is ESM-only; a dynamic import keeps this CommonJS module loadable.
@@ -18,6 +18,9 @@ export interface AccessClaims {
 
 /** Signs and verifies access tokens (HS256 JWTs); nothing else is accepted (no `alg: none`). */
 export class AccessTokens {
+  /** The HMAC key imported once: given the raw bytes, jose imports it again on every verification. */
+  private verifyKey: Promise<webcrypto.CryptoKey> | undefined;
+
   constructor(
     private readonly key: Uint8Array,
     private readonly ttlSeconds: number,
@@ -47,7 +50,8 @@ export class AccessTokens {
   async verify(token: string, toleranceSeconds = 0): Promise<AccessClaims> {
     const { errors: joseErrors, jwtVerify } = await loadJose();
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      this.verifyKey ??= webcrypto.subtle.importKey('raw', this.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+      const { payload } = await jwtVerify(token, await this.verifyKey, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,

@@ -150,7 +150,7 @@ export interface ListQuery {
 
 /**
  * One page of investigations by keyset pagination on (sort key, id): a cursor names the last row
- * seen, so pages stay stable when rows are inserted before it. Two statements: count and page.
+ * seen, so pages stay stable when rows are inserted before it. One statement: the page with the total count as a subquery.
  */
 export async function listInvestigations(em: EntityManager, query: ListQuery): Promise<Page<Investigation>> {
   const field = query.orderBy?.field ?? InvestigationOrderField.CREATED_AT;
@@ -179,6 +179,8 @@ export async function listInvestigations(em: EntityManager, query: ListQuery): P
     .clone()
     .select(INVESTIGATION_COLUMNS.map((c) => `i.${c}`))
     .select(knex.raw(`${key.cursorExpr} as cursor_key`))
+    // The total rides along as an uncorrelated subquery (evaluated once): one statement, not two.
+    .select(knex.raw('(?) as total_count', [countQuery]))
     .orderBy([
       { column: key.column, order: direction.toLowerCase() },
       { column: 'i.id', order: direction.toLowerCase() },
@@ -189,8 +191,13 @@ export async function listInvestigations(em: EntityManager, query: ListQuery): P
     pageQuery.whereRaw(`(${key.column}, i.id) ${op} (?::${key.cast}, ?::uuid)`, [afterValues[1]!, afterValues[2]!]);
   }
 
-  const [countRows, rows] = await Promise.all([countQuery, pageQuery as Promise<Row[]>]);
-  const totalCount = Number(countRows[0]?.n ?? 0);
+  const rows = (await pageQuery) as Row[];
+  // No row: nothing matches at all, unless the cursor is past the last one; only then count apart.
+  const totalCount = rows.length
+    ? Number(rows[0]!.total_count)
+    : afterValues
+      ? Number((await countQuery)[0]?.n ?? 0)
+      : 0;
   const cursorKeys = new Map<Investigation, CursorValues>();
   const nodes = rows.map((row) => {
     const entity = toInvestigation(row);
@@ -248,21 +255,23 @@ export async function loadFindingPages(
           )
           .then((r) => r.rows);
 
-  const byParent = new Map<string, { rows: { entity: Finding; key: string }[]; total: number }>();
+  const byParent = new Map<string, { findings: Finding[]; total: number }>();
+  const cursorKeys = new Map<Finding, string>();
   for (const row of rows) {
     const parent = row.investigation_id as string;
     let group = byParent.get(parent);
     if (!group) {
-      group = { rows: [], total: Number(row.total_count) };
+      group = { findings: [], total: Number(row.total_count) };
       byParent.set(parent, group);
     }
     if (first === 0) continue;
-    group.rows.push({ entity: toFinding(row), key: row.cursor_key as string });
+    const finding = toFinding(row);
+    cursorKeys.set(finding, row.cursor_key as string);
+    group.findings.push(finding);
   }
   return investigationIds.map((id) => {
-    const group = byParent.get(id) ?? { rows: [], total: 0 };
-    const page = toPage(group.rows, first, (r) => [FINDING_TAG, r.key, r.entity.id], group.total);
-    return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.node.entity })) };
+    const group = byParent.get(id) ?? { findings: [], total: 0 };
+    return toPage(group.findings, first, (f) => [FINDING_TAG, cursorKeys.get(f)!, f.id], group.total);
   });
 }
 
