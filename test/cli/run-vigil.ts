@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TEST_JWT_SECRET } from '../helpers/server';
@@ -45,6 +45,7 @@ export function runVigil(args: string[], env: Record<string, string> = {}, timeo
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      rmSync(dataDir, { recursive: true, force: true });
       resolve({ code, stdout, stderr });
     });
   });
