@@ -19,14 +19,16 @@ import { expectData, load, type LoadResult } from './lib/load';
 import { runMixedWorkload, type MixedResult } from './lib/mixed';
 import { ensureNode22 } from './lib/node22';
 import { countStatements } from './lib/statements';
+import { runBackupBench, type BackupBenchResult } from './lib/backup';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const investigationsArg = process.argv.find((a) => a.startsWith('--investigations='))?.slice('--investigations='.length);
 
 const SETTINGS = {
-  investigations: quick ? 1000 : 10_000,
+  investigations: investigationsArg ? Number(investigationsArg) : quick ? 1000 : 10_000,
   findingsPer: 10,
   warmupSeconds: quick ? 1 : 3,
   durationSeconds: quick ? 3 : 15,
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   let fanOut: FanOutResult | undefined;
   let mixed: MixedResult | undefined;
+  let backup: BackupBenchResult | undefined;
   const want = (name: string) => !only || only.includes(name);
   try {
     await withClient(postgres.url(), (c) => c.query('CREATE DATABASE vigil_bench'));
@@ -265,6 +268,12 @@ async function main(): Promise<void> {
         await again.child.stop();
       }
     }
+
+    if (want('backup')) {
+      console.log(`backup of ${SETTINGS.investigations} investigations beside pg_dump | gzip …`);
+      backup = await runBackupBench(postgres.url('vigil_bench'), quick ? 1 : 3);
+      console.log(`  ${JSON.stringify(backup)}`);
+    }
   } finally {
     await Promise.allSettled([postgres.destroy(), redis.stop()]);
   }
@@ -290,6 +299,7 @@ async function main(): Promise<void> {
     },
     fanOut,
     mixed,
+    backup,
     seconds: Math.round((Date.now() - started) / 1000),
   };
 
@@ -303,8 +313,11 @@ async function main(): Promise<void> {
   console.log(`targets: ${JSON.stringify(report.targets)}`);
   if (fanOut) console.log(`fan-out: ${JSON.stringify(fanOut)}`);
   if (mixed) console.log(`mixed: ${JSON.stringify(mixed)}`);
+  if (backup) console.log(`backup: ${JSON.stringify(backup)}`);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  const file = path.join(__dirname, 'results', quick ? 'quick.json' : 'latest.json');
+  // A partial run must not overwrite the full run's figures.
+  const name = quick ? 'quick' : only ? `only-${only.join('-')}` : 'latest';
+  const file = path.join(__dirname, 'results', `${name}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(ROOT, file)}`);
 }

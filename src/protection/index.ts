@@ -14,13 +14,13 @@ import { createRateLimiters, type RateLimiters } from './rate-limiters';
 import { createSecurityEventRecorder, type SecurityEventRecorder } from './security-events';
 import { loadManifest, type TrustedDocumentManifest } from './trusted-documents';
 import { createWebsocketGuard } from './websocket-guard';
+import type { Services } from '../services';
 
 export interface ProtectionDeps {
   config: Config;
   schema: GraphQLSchema;
   logger: Logger;
-  /** Where `audit.recordSecurityEvent` lives. */
-  services: object;
+  services: Pick<Services, 'audit'>;
   redis?: Redis;
 }
 
@@ -56,7 +56,7 @@ export function createProtection(deps: ProtectionDeps): Protection {
     logger,
   });
   const limiters = createRateLimiters(p, config.redisPrefix, redis, redisBreaker);
-  const record = createSecurityEventRecorder(deps.services, logger);
+  const record = createSecurityEventRecorder(deps.services.audit, logger);
   const manifest = p.trustedDocuments.mode === 'allow-listed' ? loadManifest(p.trustedDocuments.manifestPath) : undefined;
   if (manifest) logger.info({ operations: Object.keys(manifest).length }, 'trusted documents: only registered operations are accepted');
 

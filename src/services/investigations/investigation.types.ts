@@ -1,5 +1,4 @@
-import type { EntityManager } from '../../infra/db';
-import type { RequestMeta } from '../../context';
+import type { AuditService } from '../audit/audit.service';
 import type {
   InvestigationOrderField,
   InvestigationStatus,
@@ -71,32 +70,8 @@ export interface InvestigationListOrder {
   direction: OrderDirection;
 }
 
-/** The part of the audit service investigations use (see the audit contract in the brief). */
-export interface AuditRecorder {
-  record(
-    em: EntityManager,
-    meta: RequestMeta,
-    entry: {
-      action: string;
-      outcome?: 'SUCCESS' | 'DENIED' | 'FAILED';
-      resourceType?: string | null;
-      resourceId?: string | null;
-      changes?: Record<string, unknown> | null;
-      reason?: string | null;
-    },
-  ): Promise<void>;
-  recordSecurityEvent(
-    meta: RequestMeta,
-    entry: {
-      action: string;
-      outcome?: 'SUCCESS' | 'DENIED' | 'FAILED';
-      resourceType?: string | null;
-      resourceId?: string | null;
-      changes?: Record<string, unknown> | null;
-      reason?: string | null;
-    },
-  ): Promise<void>;
-}
+/** The part of the audit service investigations use. */
+export type AuditRecorder = Pick<AuditService, 'record' | 'recordSecurityEvent'>;
 
 /** The event published after every committed change to an investigation or its children. */
 export const INVESTIGATION_UPDATED = 'INVESTIGATION_UPDATED';
