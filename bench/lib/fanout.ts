@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { findFreePort } from '../../src/infra/net';
 import { startChild, type ChildServer } from './child';
+import { connectSubscriber, percentile } from './subscribers';
 
 export interface FanOutFigures {
   subscribers: number;
@@ -38,11 +38,6 @@ function rssKb(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
-}
-
 /** Connects `n` subscribers (in batches) and records when each sees each alert title. */
 async function connectSubscribers(
   wsUrl: string,
@@ -55,26 +50,11 @@ async function connectSubscribers(
   for (let i = 0; i < n; i += 250) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(250, n - i) }, () =>
-        new Promise<Client>((resolve, reject) => {
-          const client = createClient({
-            url: wsUrl,
-            webSocketImpl: WebSocket,
-            retryAttempts: 0,
-            lazy: false,
-            connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-            on: { connected: () => resolve(client), error: reject },
-          });
-          client.subscribe<{ alertRaised: { title: string } }>(
-            { query },
-            {
-              next: ({ data }) => {
-                const title = data?.alertRaised.title;
-                if (title) seen.get(title)?.push(performance.now());
-              },
-              error: () => undefined,
-              complete: () => undefined,
-            },
-          );
+        connectSubscriber<{ alertRaised: { title: string } }>(wsUrl, token, query, {
+          next: (data) => {
+            const title = data?.alertRaised.title;
+            if (title) seen.get(title)?.push(performance.now());
+          },
         }),
       ),
     );

@@ -1,5 +1,5 @@
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { connectSubscriber, percentile } from './subscribers';
 
 export interface MixedResult {
   users: number;
@@ -33,11 +33,6 @@ interface Op {
   token?: string;
   query: string;
   variables?: Record<string, unknown>;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
 }
 
 /**
@@ -153,32 +148,16 @@ async function openSubscriptions(wsUrl: string, n: number, token: string) {
   let events = 0;
   let errors = 0;
   const clients: Client[] = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<Client>((resolve, reject) => {
-          const client = createClient({
-            url: wsUrl,
-            webSocketImpl: WebSocket,
-            retryAttempts: 0,
-            lazy: false,
-            connectionParams: { authorization: `Bearer ${token}` },
-            on: { connected: () => resolve(client), error: reject },
-          });
-          client.subscribe(
-            { query: 'subscription { alertRaised(minLevel: INFO) { id title level } }' },
-            {
-              next: ({ errors: e }) => {
-                if (e?.length) errors += 1;
-                else events += 1;
-              },
-              error: () => {
-                errors += 1;
-              },
-              complete: () => undefined,
-            },
-          );
-        }),
+    Array.from({ length: n }, () =>
+      connectSubscriber(wsUrl, token, 'subscription { alertRaised(minLevel: INFO) { id title level } }', {
+        next: (_data, hasErrors) => {
+          if (hasErrors) errors += 1;
+          else events += 1;
+        },
+        error: () => {
+          errors += 1;
+        },
+      }),
     ),
   );
   return {
