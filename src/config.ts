@@ -78,6 +78,7 @@ const envSchema = z
     VIGIL_CONSOLE: bool.default(true),
     VIGIL_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
     VIGIL_BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    VIGIL_COMPILED_OPERATIONS: int(0, 100_000).default(1000),
     VIGIL_CORS_ORIGINS: z.string().default(''),
     VIGIL_TRUST_PROXY: z.string().default(''),
     VIGIL_ALLOW_INSECURE_START: bool.default(false),
@@ -221,6 +222,11 @@ export interface Config {
   };
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
+  /**
+   * Operations kept compiled by graphql-jit (least recently used dropped); 0 runs every operation
+   * through graphql-js. See src/schema/executor.ts.
+   */
+  compiledOperations: number;
   corsOrigins: string[];
   trustProxy: string[];
   allowInsecureStart: boolean;
@@ -388,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ui: { graphiql: e.VIGIL_GRAPHIQL ?? !production, console: e.VIGIL_CONSOLE },
     shutdownTimeoutMs: e.VIGIL_SHUTDOWN_TIMEOUT_MS,
     bodyLimitBytes: e.VIGIL_BODY_LIMIT_BYTES,
+    compiledOperations: e.VIGIL_COMPILED_OPERATIONS,
     corsOrigins: list(e.VIGIL_CORS_ORIGINS),
     trustProxy: list(e.VIGIL_TRUST_PROXY),
     allowInsecureStart: e.VIGIL_ALLOW_INSECURE_START,

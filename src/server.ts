@@ -29,6 +29,7 @@ import { websocketAuth } from './plugins/ws-auth';
 import { firstAdminAnnouncer } from './services/users/first-admin';
 import { registerUiRoutes } from './http/ui.routes';
 import { buildVigilSchema } from './schema/build';
+import { compiledExecutor } from './schema/executor';
 import { createServices, startServices, stopServices, type Services } from './services';
 import { HealthStatus } from './schema/enums';
 
@@ -143,7 +144,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     });
 
     const apollo = new ApolloServer<Context>({
-      schema,
+      gateway: compiledExecutor(schema, { maxOperations: config.compiledOperations }),
       formatError,
       includeStacktraceInErrorResponses: false,
       // Signals are handled in main.ts, which drains and stops everything in order; Apollo's own

@@ -1,7 +1,9 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import helmet, { type HelmetOptions } from 'helmet';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Config } from '../config';
 import { ErrorCode } from '../errors';
 import type { RateLimiters } from '../protection/rate-limiters';
@@ -30,6 +32,44 @@ export const CONTENT_SECURITY_POLICY_DIRECTIVES = {
   frameAncestors: ["'none'"],
   formAction: ["'self'"],
 };
+
+/** What helmet is asked for: its defaults, plus these. */
+const HELMET_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY_DIRECTIVES },
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginEmbedderPolicy: false,
+};
+
+/** A response that only records the headers set on it, in order, with their casing. */
+class HeaderRecorder extends ServerResponse {
+  readonly headers: [string, string][] = [];
+
+  constructor() {
+    super(new IncomingMessage(new Socket()));
+  }
+
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    if (typeof value !== 'string') throw new TypeError(`${name} is not a single string value`);
+    this.headers.push([name, value]);
+    return this;
+  }
+}
+
+/**
+ * The headers helmet's middleware sets, as `[name, value]` in its order and casing. They are the
+ * same on every response (no CSP nonces, no directive functions), so they are worked out once:
+ * @fastify/helmet builds a new helmet middleware, CSP parsing included, for every request.
+ * (Helmet's only other effect, removing `X-Powered-By`, is moot: nothing sets it.)
+ */
+function helmetHeaders(): ReadonlyArray<readonly [string, string]> {
+  const recorder = new HeaderRecorder();
+  helmet(HELMET_OPTIONS)(recorder.req, recorder, (error) => {
+    if (error) throw error;
+  });
+  return recorder.headers;
+}
 
 /** Fastify server options of the edge: time to receive a request (slow-loris bodies end with 408). */
 export function edgeServerOptions(config: Config): Pick<FastifyServerOptions, 'requestTimeout'> {
@@ -68,16 +108,12 @@ function rateLimitedReply(reply: FastifyReply, requestId: string, retryAfter: nu
  */
 export async function registerSecurity(app: FastifyInstance, deps: SecurityDeps): Promise<void> {
   const { config, limiters, record, schema, manifest } = deps;
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY_DIRECTIVES },
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
-  });
-  app.addHook('onRequest', async (_request, reply) => {
+  const securityHeaders = helmetHeaders();
+  app.addHook('onRequest', (_request, reply, done) => {
+    // On the raw response, as helmet sets them: a route may still override one with reply.header.
+    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
     void reply.header('permissions-policy', PERMISSIONS_POLICY);
+    done();
   });
   await app.register(cors, {
     origin: config.corsOrigins.length ? config.corsOrigins : false,

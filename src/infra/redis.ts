@@ -5,7 +5,10 @@ export type { Redis } from 'ioredis';
 
 /**
  * Connects to Redis. Commands fail after a short retry instead of queueing for ever, so a Redis
- * outage degrades the features that use it rather than stalling requests.
+ * outage degrades the features that use it rather than stalling requests. Commands issued in the
+ * same event-loop turn go out as one pipeline (ioredis auto-pipelining), so concurrent requests
+ * share their rate-limit and cost-budget round trips; not on a client named `subscriber` or
+ * `…-subscriber`, which only (un)subscribes.
  */
 export function createRedis(url: string, logger: Logger, name: string): Redis {
   const redis = new Redis(url, {
@@ -14,6 +17,9 @@ export function createRedis(url: string, logger: Logger, name: string): Redis {
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
+    // A subscriber gains nothing ((UN)SUBSCRIBE are never auto-pipelined), and auto-pipelining has
+    // sent a subscriber's SELECT after its SUBSCRIBE: https://github.com/redis/ioredis/issues/1505
+    enableAutoPipelining: !/(^|-)subscriber$/.test(name),
   });
   let wasReady = false;
   redis.on('ready', () => {
@@ -27,6 +33,10 @@ export function createRedis(url: string, logger: Logger, name: string): Redis {
 /** Closes a client politely, or at once if the server is gone. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
+  // Auto-pipelined commands are sent on a later turn of the event loop, QUIT at once: without
+  // this wait, a PUBLISH issued just before closing (the CLI's session events) would be lost.
+  const deadline = Date.now() + 1000;
+  while (redis.autoPipelineQueueSize > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
   try {
     await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000))]);
   } catch {

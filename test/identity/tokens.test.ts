@@ -41,6 +41,56 @@ describe('AccessTokens', () => {
     await expect(tokens.verify(token)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
     await expect(tokens.verify(token, 60)).resolves.toMatchObject({ userId: 'u1', sessionId: 's1' });
   });
+
+  describe('verifying a token again', () => {
+    const start = new Date('2030-01-01T00:00:00.000Z');
+    let tokens: AccessTokens;
+    let token: string;
+    let hmacChecks: jest.SpiedFunction<typeof crypto.subtle.verify>;
+
+    beforeEach(async () => {
+      // Only the clock: WebCrypto and the promise machinery stay real.
+      jest.useFakeTimers({ now: start, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate'] });
+      tokens = new AccessTokens(Buffer.from(TEST_JWT_SECRET), 900);
+      ({ token } = await tokens.sign('u1', 's1', new Date(start.getTime() + 3_600_000)));
+      hmacChecks = jest.spyOn(crypto.subtle, 'verify');
+    });
+    afterEach(() => {
+      hmacChecks.mockRestore();
+      jest.useRealTimers();
+    });
+
+    it('should answer the same claims without checking the signature again', async () => {
+      const first = await tokens.verify(token);
+      const again = await tokens.verify(token);
+      expect(hmacChecks).toHaveBeenCalledTimes(1);
+      expect(again).toEqual(first);
+      expect(again).toEqual({ userId: 'u1', sessionId: 's1', expiresAt: new Date(start.getTime() + 900_000) });
+      expect(await new AccessTokens(Buffer.from(TEST_JWT_SECRET), 900).verify(token)).toEqual(first);
+    });
+
+    it('should refuse it once expired, and accept it within a tolerance, though it was verified before', async () => {
+      await tokens.verify(token);
+      jest.setSystemTime(start.getTime() + 899_999);
+      await expect(tokens.verify(token)).resolves.toMatchObject({ userId: 'u1' });
+      jest.setSystemTime(start.getTime() + 900_000);
+      await expect(tokens.verify(token)).rejects.toMatchObject({ message: 'The access token has expired', extensions: { code: 'UNAUTHENTICATED' } });
+      await expect(tokens.verify(token, 60)).resolves.toMatchObject({ userId: 'u1', sessionId: 's1' });
+      jest.setSystemTime(start.getTime() + 960_000);
+      await expect(tokens.verify(token, 60)).rejects.toMatchObject({ message: 'The access token has expired' });
+    });
+
+    it('should refuse a tampered or foreign copy of a token it verified', async () => {
+      await tokens.verify(token);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const otherUser = Buffer.from(JSON.stringify({ ...claimsOf(token), sub: 'u2' })).toString('base64url');
+      const foreign = await signed('another-signing-key-0123456789-abcdefghijklmnop', claimsOf(token), start.getTime() / 1000 + 600);
+      for (const bad of [`${token.slice(0, -4)}AAAA`, `${header}.${otherUser}.${signature}`, `${header}.${payload}.`, foreign]) {
+        await expect(tokens.verify(bad)).rejects.toMatchObject({ message: 'The access token is not valid', extensions: { code: 'UNAUTHENTICATED' } });
+      }
+      await expect(tokens.verify(token)).resolves.toMatchObject({ userId: 'u1' });
+    });
+  });
 });
 
 describe('sign-in and access tokens', () => {

@@ -59,10 +59,44 @@ describe('investigations: batched loading', () => {
     const notSession = (sql: string[]) => sql.filter((s) => !/\bsession\b/.test(s));
     expect(notSession(fifty.sql).length).toBe(notSession(five.sql).length);
     const own = (sql: string[]) => notSession(sql).filter((s) => /\b(investigation|finding|recommended_action|note|user)\b/.test(s));
-    // page (with its total count), findings (one window query), users (assignee and creator), actions, notes.
-    expect(own(fifty.sql)).toHaveLength(5);
-    expect(own(five.sql)).toHaveLength(5);
-    expect(own(fifty.sql).filter((s) => /from "finding"|from finding/.test(s))).toHaveLength(1);
+    // The page read with what its nodes select (total count, findings, actions, assignee and
+    // creator) in one statement; notes, which it does not include, in one more.
+    expect(own(fifty.sql)).toHaveLength(2);
+    expect(own(five.sql)).toHaveLength(2);
+    expect(own(fifty.sql).filter((s) => /from finding f/.test(s))).toHaveLength(1);
+  }, 120_000);
+
+  it('falls back to one batched statement per findings page when a selection asks for pages the list cannot include', async () => {
+    const query = `query TwoFindingPages($first: Int) {
+      investigations(first: $first) {
+        edges { node { id
+          newest: findings(first: 1) { totalCount edges { cursor node { id summary } } }
+          more: findings(first: 3) { pageInfo { hasNextPage } edges { node { id riskLevel observedAt } } }
+        } }
+      }
+    }`;
+    const run = (first: number) =>
+      statementsOf(async () => {
+        const res = await graphql<{
+          investigations: { edges: { node: { id: string; newest: { totalCount: number; edges: { cursor: string }[] }; more: { pageInfo: { hasNextPage: boolean }; edges: { node: { observedAt: string | null } }[] } } }[] };
+        }>(server.url, query, { first }, { token });
+        expect(res.errors).toBeUndefined();
+        for (const { node } of res.data!.investigations.edges) {
+          expect(node.newest.totalCount).toBe(4);
+          expect(node.newest.edges).toHaveLength(1);
+          expect(typeof node.newest.edges[0]!.cursor).toBe('string');
+          expect(node.more.edges).toHaveLength(3);
+          expect(node.more.pageInfo.hasNextPage).toBe(true);
+        }
+        return res;
+      });
+    const five = await run(5);
+    const fifty = await run(50);
+    const findings = (sql: string[]) => sql.filter((s) => /from finding f/.test(s));
+    // One statement per distinct page, whatever the number of investigations.
+    expect(findings(five.sql)).toHaveLength(2);
+    expect(findings(fifty.sql)).toHaveLength(2);
+    expect(findings(fifty.sql).every((s) => /unnest/.test(s))).toBe(true);
   }, 120_000);
 
   it('loads owners and authors in at most one more statement, whatever the page size', async () => {

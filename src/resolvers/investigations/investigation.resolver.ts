@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { Finding } from '../../entities/finding.entity';
 import { Investigation } from '../../entities/investigation.entity';
@@ -9,6 +10,8 @@ import { NotFoundError } from '../../errors';
 import { createLoaders } from '../../loaders';
 import { can, Permission } from '../../permissions';
 import { pageSize, type Page } from '../../schema/connection';
+import { selectedFieldNodes, selectedFields } from '../../schema/selection';
+import { findingPageShape, type FindingPageShape, type ListIncludes } from '../../services/investigations/investigation.queries';
 import { ActionStatus, ExportFormat } from '../../schema/investigation.enums';
 import { INVESTIGATION_UPDATED, type InvestigationUpdatedEvent } from '../../services/investigations/investigation.types';
 import {
@@ -22,6 +25,50 @@ import {
 import { FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
 import { resetPiiReads } from './pii-read';
 
+const findingShapes = new WeakMap<object, FindingPageShape>();
+const INVESTIGATION_TYPE = 'Investigation';
+
+/** What the selection of a `findings` field reads (cached per field node: parents share it). */
+function findingShapeOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): FindingPageShape {
+  const node = info.fieldNodes[0]!;
+  let shape = findingShapes.get(node);
+  if (!shape) {
+    shape = findingPageShape({
+      connection: selectedFields(info),
+      edge: selectedFields(info, 'edges'),
+      node: selectedFields(info, 'edges', 'node'),
+    });
+    findingShapes.set(node, shape);
+  }
+  return shape;
+}
+
+/**
+ * What the nested fields of an `investigations` page will read, to load it with the page: the
+ * users and actions when selected, and the findings page when every `findings` selection asks for
+ * the same page with valid arguments (anything else is left to the field's own resolver).
+ */
+function listIncludes(info: GraphQLResolveInfo): ListIncludes {
+  const node = selectedFields(info, 'edges', 'node');
+  const include: ListIncludes = { users: node.has('assignee') || node.has('createdBy'), actions: node.has('actions') };
+  if (!node.has('findings')) return include;
+  const fieldNodes = selectedFieldNodes(info, 'findings', 'edges', 'node');
+  const field = (info.schema.getType(INVESTIGATION_TYPE) as GraphQLObjectType).getFields().findings!;
+  let page: { first: number; after: string | null } | undefined;
+  try {
+    for (const fieldNode of fieldNodes) {
+      const args = getArgumentValues(field, fieldNode, info.variableValues) as { first?: number | null; after?: string | null };
+      const these = { first: pageSize(args.first), after: args.after ?? null };
+      if (page && (page.first !== these.first || page.after !== these.after)) return include;
+      page = these;
+    }
+  } catch {
+    return include;
+  }
+  if (page) include.findings = { ...page, shape: findingShapeOf({ fieldNodes, fragments: info.fragments }) };
+  return include;
+}
+
 @Resolver(() => Investigation)
 export class InvestigationResolver {
   @Query(() => Investigation, { nullable: true, description: 'READ_INVESTIGATIONS; null for an unknown id' })
@@ -32,14 +79,27 @@ export class InvestigationResolver {
   @Query(() => InvestigationConnection, {
     description: 'READ_INVESTIGATIONS; newest first unless `orderBy` says otherwise; `first` 0–100 (default 20)',
   })
-  investigations(
+  async investigations(
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => InvestigationFilter, { nullable: true }) filter?: InvestigationFilter,
     @Arg('orderBy', () => InvestigationOrder, { nullable: true }) orderBy?: InvestigationOrder,
   ): Promise<Page<Investigation>> {
-    return ctx.services.investigations.list(ctx.em, { first, after, filter, orderBy });
+    const include = listIncludes(info);
+    const result = await ctx.services.investigations.list(ctx.em, { first, after, filter, orderBy }, include);
+    // What was read along with the page is handed to the loaders the nested fields use, so they
+    // answer from it instead of asking the database again.
+    const { loaders } = ctx;
+    for (const [id, user] of result.users) loaders.userById.prime(id, user);
+    for (const [id, actions] of result.actions) loaders.investigationActions.prime(id, actions);
+    const findings = include.findings;
+    if (findings && result.findings.size) {
+      const loader = loaders.investigationFindings(findings.first, findings.after, findings.shape);
+      for (const [id, page] of result.findings) loader.prime(id, page);
+    }
+    return result.page;
   }
 
   @Mutation(() => Investigation, { description: 'CREATE_INVESTIGATIONS' })
@@ -148,10 +208,11 @@ export class InvestigationResolver {
   findings(
     @Root() investigation: Investigation,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<Finding>> {
-    return ctx.loaders.investigationFindings(pageSize(first), after ?? null).load(investigation.id);
+    return ctx.loaders.investigationFindings(pageSize(first), after ?? null, findingShapeOf(info)).load(investigation.id);
   }
 
   @FieldResolver(() => [RecommendedAction], { description: 'Oldest first; at most 100 per investigation' })

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { UnauthenticatedError } from '../../errors';
 
@@ -16,10 +17,27 @@ export interface AccessClaims {
   expiresAt: Date;
 }
 
+/** How many verified access tokens are remembered: at a few hundred bytes each, a few megabytes. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/** What a successful verification found; only its time claims still depend on the clock. */
+interface VerifiedToken {
+  userId: string;
+  sessionId: string;
+  exp: number;
+  nbf: number | undefined;
+}
+
 /** Signs and verifies access tokens (HS256 JWTs); nothing else is accepted (no `alg: none`). */
 export class AccessTokens {
   /** The HMAC key imported once: given the raw bytes, jose imports it again on every verification. */
   private verifyKey: Promise<webcrypto.CryptoKey> | undefined;
+  /**
+   * Tokens whose signature and claims were verified, kept until their `exp`: a client sends the
+   * same token with every request, and the HMAC check costs more than the rest of `verify`. The
+   * time claims are checked again on every use, against the clock and the caller's tolerance.
+   */
+  private readonly verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_TOKENS_MAX });
 
   constructor(
     private readonly key: Uint8Array,
@@ -48,6 +66,8 @@ export class AccessTokens {
    * @throws {UnauthenticatedError} for a malformed, foreign, tampered, unsigned or expired token.
    */
   async verify(token: string, toleranceSeconds = 0): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) return claimsOf(checkTimes(known, toleranceSeconds));
     const { errors: joseErrors, jwtVerify } = await loadJose();
     try {
       this.verifyKey ??= webcrypto.subtle.importKey('raw', this.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
@@ -61,13 +81,33 @@ export class AccessTokens {
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') {
         throw new UnauthenticatedError('The access token is not valid');
       }
-      return { userId: payload.sub, sessionId: payload.sid, expiresAt: new Date(payload.exp * 1000) };
+      const verified: VerifiedToken = { userId: payload.sub, sessionId: payload.sid, exp: payload.exp, nbf: payload.nbf };
+      // Until `exp` only: past it, a websocket's tolerance is left to jose again.
+      const ttl = Math.floor(payload.exp * 1000 - Date.now());
+      if (ttl > 0) this.verified.set(token, verified, { ttl });
+      return claimsOf(verified);
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The access token has expired');
       if (error instanceof UnauthenticatedError) throw error;
       throw new UnauthenticatedError('The access token is not valid');
     }
   }
+}
+
+/**
+ * The time checks jose makes, with its comparisons and whole-second clock, for a token it verified
+ * earlier: refused while `nbf` is more than `toleranceSeconds` ahead, or once `exp` is
+ * `toleranceSeconds` or more in the past.
+ */
+function checkTimes(token: VerifiedToken, toleranceSeconds: number): VerifiedToken {
+  const now = Math.floor(Date.now() / 1000);
+  if (token.nbf !== undefined && token.nbf > now + toleranceSeconds) throw new UnauthenticatedError('The access token is not valid');
+  if (token.exp <= now - toleranceSeconds) throw new UnauthenticatedError('The access token has expired');
+  return token;
+}
+
+function claimsOf(token: VerifiedToken): AccessClaims {
+  return { userId: token.userId, sessionId: token.sessionId, expiresAt: new Date(token.exp * 1000) };
 }
 
 /** A fresh opaque refresh token (256 random bits). */

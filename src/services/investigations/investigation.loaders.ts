@@ -4,12 +4,15 @@ import type { Note } from '../../entities/note.entity';
 import type { RecommendedAction } from '../../entities/recommended-action.entity';
 import type { EntityManager } from '../../infra/db';
 import type { Page } from '../../schema/connection';
-import { loadActions, loadFindingPages, loadNotes } from './investigation.queries';
+import { FULL_FINDING_PAGE, loadActions, loadFindingPages, loadNotes, type FindingPageShape } from './investigation.queries';
 
 /** Per-request loaders of an investigation's children, keyed by investigation id. */
 export interface InvestigationLoaders {
-  /** Findings pages for one `(first, after)`: all parents asking the same page share one statement. */
-  investigationFindings(first: number, after: string | null): DataLoader<string, Page<Finding>>;
+  /**
+   * Findings pages for one `(first, after)` and shape (what the selection reads; every field by
+   * default): all parents asking the same page share one statement.
+   */
+  investigationFindings(first: number, after: string | null, shape?: FindingPageShape): DataLoader<string, Page<Finding>>;
   investigationActions: DataLoader<string, RecommendedAction[]>;
   investigationNotes: DataLoader<string, Note[]>;
 }
@@ -17,11 +20,11 @@ export interface InvestigationLoaders {
 export function createInvestigationLoaders(em: EntityManager): InvestigationLoaders {
   const findingLoaders = new Map<string, DataLoader<string, Page<Finding>>>();
   return {
-    investigationFindings(first, after) {
-      const key = JSON.stringify([first, after]);
+    investigationFindings(first, after, shape = FULL_FINDING_PAGE) {
+      const key = JSON.stringify([first, after, shape.key]);
       let loader = findingLoaders.get(key);
       if (!loader) {
-        loader = new DataLoader((ids) => loadFindingPages(em, ids, first, after));
+        loader = new DataLoader((ids) => loadFindingPages(em, ids, { first, after, shape }));
         findingLoaders.set(key, loader);
       }
       return loader;

@@ -1,12 +1,13 @@
-import type { Knex } from '@mikro-orm/postgresql';
 import { Finding } from '../../entities/finding.entity';
 import { Investigation } from '../../entities/investigation.entity';
 import { Note } from '../../entities/note.entity';
 import { RecommendedAction } from '../../entities/recommended-action.entity';
 import { BadUserInputError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
-import { detached, pgTime } from '../../infra/read-model';
-import { decodeCursor, toPage, type CursorValues, type Page } from '../../schema/connection';
+import type { User } from '../../entities/user.entity';
+import { detached, epochMs, pgTime, readRows, readStatement } from '../../infra/read-model';
+import { userFromJson, userJson, type UserJson } from '../users/user.queries';
+import { decodeCursor, MAX_PAGE_SIZE, toPage, type CursorValues, type Page } from '../../schema/connection';
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
 import type { InvestigationListFilter, InvestigationListOrder } from './investigation.types';
 import { MAX_ACTIONS_PER_INVESTIGATION, MAX_NOTES_PER_INVESTIGATION } from './investigation.types';
@@ -18,13 +19,19 @@ const INVESTIGATION_COLUMNS = [
   'id', 'title', 'description', 'trigger', 'status', 'risk_level', 'assignee_id', 'created_by_id',
   'tags', 'version', 'created_at', 'updated_at', 'closed_at',
 ];
-const ACTION_COLUMNS = [
-  'id', 'investigation_id', 'title', 'detail', 'status', 'owner_id', 'due_at', 'created_by_id', 'created_at', 'updated_at',
-];
-const FINDING_COLUMNS = [
-  'id', 'investigation_id', 'summary', 'evidence', 'risk_level', 'source', 'observed_at',
-  'subject_email', 'subject_ip', 'subject_name', 'created_by_id', 'created_at',
-];
+const INVESTIGATION_SELECT = INVESTIGATION_COLUMNS.map((c) => `i.${c}`).join(', ');
+
+
+/**
+ * A page's `limit` (one more row than `first`, which tells whether another page follows) written
+ * into the statement, not passed as a parameter: a prepared statement's generic plan does not
+ * know a parameter's value, and planned for an unknown limit it sorts the whole table instead of
+ * reading the first rows of an index. `first` is a validated integer of 0–100 (`pageSize`).
+ */
+function limitOf(first: number): number {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw new Error(`invalid page size ${first}`);
+  return first + 1;
+}
 
 /** A timestamp as text with microseconds, so a cursor round-trips exactly what PostgreSQL stores. */
 const timeText = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -87,58 +94,225 @@ function toInvestigation(row: Row): Investigation {
   });
 }
 
-function toFinding(row: Row): Finding {
-  return detached(Finding, {
-    id: row.id as string,
-    investigationId: row.investigation_id as string,
-    summary: row.summary as string,
-    evidence: row.evidence ?? null,
-    riskLevel: row.risk_level as Finding['riskLevel'],
-    source: row.source as string | null,
-    observedAt: pgTime(row.observed_at, true),
-    subjectEmail: row.subject_email as string | null,
-    subjectIp: row.subject_ip as string | null,
-    subjectName: row.subject_name as string | null,
-    createdById: row.created_by_id as string | null,
-    createdAt: pgTime(row.created_at),
-  });
-}
+/** A `where` clause over `investigation as i` and its parameters, numbered from `$1`. */
+class Conditions {
+  readonly parts: string[] = [];
+  readonly values: unknown[] = [];
 
-function toAction(row: Row): RecommendedAction {
-  return detached(RecommendedAction, {
-    id: row.id as string,
-    investigationId: row.investigation_id as string,
-    title: row.title as string,
-    detail: row.detail as string | null,
-    status: row.status as RecommendedAction['status'],
-    ownerId: row.owner_id as string | null,
-    dueAt: pgTime(row.due_at, true),
-    createdById: row.created_by_id as string | null,
-    createdAt: pgTime(row.created_at),
-    updatedAt: pgTime(row.updated_at),
-  });
-}
-
-function knexOf(em: EntityManager): Knex {
-  return em.getKnex();
-}
-
-/** Applies every filter condition to a query over `investigation as i`. */
-function applyFilter(q: Knex.QueryBuilder, filter: InvestigationListFilter): void {
-  if (filter.status) q.whereIn('i.status', filter.status);
-  if (filter.riskLevel) q.whereIn('i.risk_level', filter.riskLevel);
-  if (filter.assigneeId) q.where('i.assignee_id', filter.assigneeId);
-  if (filter.tag) q.whereRaw('i.tags @> array[?]::text[]', [filter.tag.trim()]);
-  if (filter.createdFrom) q.where('i.created_at', '>=', filter.createdFrom);
-  if (filter.createdTo) q.where('i.created_at', '<', filter.createdTo);
-  if (filter.search?.trim()) {
-    const search = filter.search.trim();
-    q.whereRaw(
-      `(i.search @@ websearch_to_tsquery('english', ?) or exists (
-         select 1 from finding f where f.investigation_id = i.id and f.search @@ websearch_to_tsquery('english', ?)))`,
-      [search, search],
-    );
+  /** Adds a parameter and returns its placeholder. */
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
   }
+
+  add(condition: string): void {
+    this.parts.push(condition);
+  }
+
+  get where(): string {
+    return this.parts.length ? `where ${this.parts.join(' and ')}` : '';
+  }
+}
+
+/**
+ * Every filter condition, in a fixed order and with lists as arrays, so a filter's statement text
+ * depends only on which conditions are set (one prepared statement per combination, not per value).
+ */
+function filterConditions(filter: InvestigationListFilter): Conditions {
+  const c = new Conditions();
+  if (filter.status) c.add(`i.status = any(${c.param(filter.status)}::text[])`);
+  if (filter.riskLevel) c.add(`i.risk_level = any(${c.param(filter.riskLevel)}::text[])`);
+  if (filter.assigneeId) c.add(`i.assignee_id = ${c.param(filter.assigneeId)}::uuid`);
+  if (filter.tag) c.add(`i.tags @> array[${c.param(filter.tag.trim())}::text]`);
+  if (filter.createdFrom) c.add(`i.created_at >= ${c.param(filter.createdFrom)}::timestamptz`);
+  if (filter.createdTo) c.add(`i.created_at < ${c.param(filter.createdTo)}::timestamptz`);
+  if (filter.search?.trim()) {
+    const query = `websearch_to_tsquery('english', ${c.param(filter.search.trim())})`;
+    c.add(`(i.search @@ ${query} or exists (select 1 from finding f where f.investigation_id = i.id and f.search @@ ${query}))`);
+  }
+  return c;
+}
+
+/** The cursor tag of a finding page (findings are newest first). */
+const FINDING_TAG = 'FINDING';
+
+/** Finding properties a page can carry, and the SQL of each (over `x`, a finding row). */
+const FINDING_FIELDS = {
+  id: 'x.id',
+  summary: 'x.summary',
+  evidence: 'x.evidence',
+  riskLevel: 'x.risk_level',
+  source: 'x.source',
+  observedAt: epochMs('x.observed_at'),
+  subjectEmail: 'x.subject_email',
+  subjectIp: 'x.subject_ip',
+  subjectName: 'x.subject_name',
+  createdById: 'x.created_by_id',
+  createdAt: epochMs('x.created_at'),
+} as const;
+type FindingField = keyof typeof FINDING_FIELDS;
+const ALL_FINDING_FIELDS = Object.keys(FINDING_FIELDS) as FindingField[];
+const isFindingField = (name: string): name is FindingField => Object.hasOwn(FINDING_FIELDS, name);
+
+/** What a page of findings has to carry: the selected fields, and the count and cursors only when asked for. */
+export interface FindingPageShape {
+  fields: readonly FindingField[];
+  totalCount: boolean;
+  cursors: boolean;
+  /** Equal for equal shapes (pages of one shape share a statement). */
+  key: string;
+}
+
+/**
+ * The shape of a finding page from what a query selects on the connection, its edges and its
+ * nodes. A node field this list does not know (a field added later, with needs of its own) loads
+ * every column, so a new field is never served from a row that lacks its data.
+ */
+export function findingPageShape(selected: { connection: ReadonlySet<string>; edge: ReadonlySet<string>; node: ReadonlySet<string> }): FindingPageShape {
+  const wanted = new Set<FindingField>(['id']);
+  let all = false;
+  for (const name of selected.node) {
+    if (isFindingField(name)) wanted.add(name);
+    else if (!name.startsWith('__')) all = true;
+  }
+  const fields = all ? ALL_FINDING_FIELDS : ALL_FINDING_FIELDS.filter((f) => wanted.has(f));
+  const totalCount = selected.connection.has('totalCount');
+  const cursors = selected.edge.has('cursor') || selected.connection.has('pageInfo');
+  return { fields, totalCount, cursors, key: `${fields.join(',')}|${totalCount}|${cursors}` };
+}
+
+/** Every field, the count and the cursors: for callers that do not know what will be read. */
+export const FULL_FINDING_PAGE: FindingPageShape = findingPageShape({
+  connection: new Set(['totalCount', 'pageInfo']),
+  edge: new Set(['cursor']),
+  node: new Set(ALL_FINDING_FIELDS),
+});
+
+/** A page of findings as loaded: `first` and `after` as the field's arguments, in the given shape. */
+export interface FindingPageRequest {
+  first: number;
+  after: string | null;
+  shape: FindingPageShape;
+}
+
+function findingCursor(after: string | null): { time: string; id: string } | null {
+  if (!after) return null;
+  const [tag, time, id] = decodeCursor(after, 3);
+  if (tag !== FINDING_TAG || typeof time !== 'string' || !ISO_TIME.test(time) || typeof id !== 'string' || !UUID.test(id)) {
+    throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+  }
+  return { time, id };
+}
+
+/**
+ * SQL columns for a finding page of the investigation `parent` (an SQL expression):
+ * `<prefix>items`, the first findings as one JSON array (newest first; a short backward scan of
+ * `finding_investigation_created_idx`), and `<prefix>total` when the shape asks for the count.
+ * `params` adds the limit and cursor values and returns their placeholders.
+ */
+function findingColumns(
+  request: FindingPageRequest,
+  parent: string,
+  prefix: string,
+  param: (value: unknown) => string,
+): string {
+  const { shape } = request;
+  const total = `(select count(*)::int from finding f where f.investigation_id = ${parent}) as ${prefix}total`;
+  if (request.first === 0) return `null::json as ${prefix}items, ${total}`;
+  const cursor = findingCursor(request.after);
+  const pairs = shape.fields.map((f) => `'${f}', ${FINDING_FIELDS[f]}`);
+  if (shape.cursors) pairs.push(`'cursorKey', ${timeText('x.created_at')}`);
+  const after = cursor ? `and (f.created_at, f.id) < (${param(cursor.time)}::timestamptz, ${param(cursor.id)}::uuid)` : '';
+  const items = `(select json_agg(json_build_object(${pairs.join(', ')}) order by x.created_at desc, x.id desc)
+      from (select f.* from finding f where f.investigation_id = ${parent} ${after}
+            order by f.created_at desc, f.id desc limit ${limitOf(request.first)}) x) as ${prefix}items`;
+  return shape.totalCount ? `${items}, ${total}` : items;
+}
+
+type FindingJson = Partial<Record<FindingField | 'cursorKey', unknown>>;
+
+function findingFromJson(item: FindingJson, investigationId: string): Finding {
+  const fields: Partial<Finding> = { investigationId };
+  for (const key in item) {
+    const value = item[key as keyof FindingJson];
+    if (key === 'createdAt' || key === 'observedAt') fields[key] = value === null ? null! : new Date(value as number);
+    else if (key !== 'cursorKey') (fields as Record<string, unknown>)[key] = value;
+  }
+  return detached(Finding, fields);
+}
+
+const notLoaded = (what: string) => () => {
+  throw new Error(`${what} was not loaded for this page (its selection did not ask for it)`);
+};
+
+/** The page of one investigation from the columns {@link findingColumns} made. */
+function findingPage(request: FindingPageRequest, investigationId: string, items: FindingJson[] | null, total: number | undefined): Page<Finding> {
+  const { first, shape } = request;
+  const cursorKeys = shape.cursors ? new Map<Finding, string>() : null;
+  const findings = (items ?? []).map((item) => {
+    const finding = findingFromJson(item, investigationId);
+    cursorKeys?.set(finding, item.cursorKey as string);
+    return finding;
+  });
+  const counted = first === 0 || shape.totalCount;
+  const page = toPage(findings, first, cursorKeys ? (f) => [FINDING_TAG, cursorKeys.get(f)!, f.id] : notLoaded('A finding cursor'), counted ? (total ?? 0) : 0);
+  if (!counted) Object.defineProperty(page, 'totalCount', { get: notLoaded('totalCount'), enumerable: true });
+  return page;
+}
+
+/**
+ * The first `first` findings after `after` of each investigation, in one statement whatever the
+ * number of investigations, carrying what the request's shape asks for.
+ */
+export async function loadFindingPages(em: EntityManager, investigationIds: readonly string[], request: FindingPageRequest): Promise<Page<Finding>[]> {
+  const values: unknown[] = [investigationIds];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const text = `select p.id as parent, ${findingColumns(request, 'p.id', '', param)} from unnest($1::uuid[]) as p(id)`;
+  const rows = await readRows<{ parent: string; items: FindingJson[] | null; total?: number }>(em, readStatement(text), values);
+  const byParent = new Map(rows.map((row) => [row.parent, row]));
+  return investigationIds.map((id) => findingPage(request, id, byParent.get(id)?.items ?? null, byParent.get(id)?.total));
+}
+
+/** An action as a JSON object built by PostgreSQL over the `recommended_action` row `a`. */
+const ACTION_JSON = `json_build_object('id', a.id, 'investigationId', a.investigation_id, 'title', a.title, 'detail', a.detail,
+  'status', a.status, 'ownerId', a.owner_id, 'dueAt', ${epochMs('a.due_at')}, 'createdById', a.created_by_id,
+  'createdAt', ${epochMs('a.created_at')}, 'updatedAt', ${epochMs('a.updated_at')})`;
+
+/** SQL: the actions of the investigation `parent` (oldest first, at most the cap) as one JSON array. */
+const actionItems = (parent: string) =>
+  `(select json_agg(${ACTION_JSON} order by a.created_at, a.id)
+      from (select * from recommended_action a where a.investigation_id = ${parent}
+            order by a.created_at, a.id limit ${MAX_ACTIONS_PER_INVESTIGATION}) a)`;
+
+interface ActionJson {
+  id: string;
+  investigationId: string;
+  title: string;
+  detail: string | null;
+  status: RecommendedAction['status'];
+  ownerId: string | null;
+  dueAt: number | null;
+  createdById: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function actionFromJson(json: ActionJson): RecommendedAction {
+  return detached(RecommendedAction, {
+    ...json,
+    dueAt: json.dueAt === null ? null : new Date(json.dueAt),
+    createdAt: new Date(json.createdAt),
+    updatedAt: new Date(json.updatedAt),
+  });
+}
+
+const actionsStatement = readStatement(`select p.id as parent, ${actionItems('p.id')} as items from unnest($1::uuid[]) as p(id)`);
+
+/** The recommended actions of each investigation (oldest first), in one statement. */
+export async function loadActions(em: EntityManager, investigationIds: readonly string[]): Promise<RecommendedAction[][]> {
+  const rows = await readRows<{ parent: string; items: ActionJson[] | null }>(em, actionsStatement, [investigationIds]);
+  const byParent = new Map(rows.map((row) => [row.parent, row.items ?? []]));
+  return investigationIds.map((id) => (byParent.get(id) ?? []).map(actionFromJson));
 }
 
 export interface ListQuery {
@@ -149,16 +323,44 @@ export interface ListQuery {
 }
 
 /**
- * One page of investigations by keyset pagination on (sort key, id): a cursor names the last row
- * seen, so pages stay stable when rows are inserted before it. One statement: the page with the total count as a subquery.
+ * What a page of investigations is read with, in the same statement: each one's page of findings,
+ * its actions, its assignee and creator. The caller knows what the response will read (the
+ * resolver looks at the selection); each is loaded only when asked for.
  */
-export async function listInvestigations(em: EntityManager, query: ListQuery): Promise<Page<Investigation>> {
+export interface ListIncludes {
+  findings?: FindingPageRequest;
+  actions?: boolean;
+  users?: boolean;
+}
+
+/** A page of investigations with what was included, by investigation id (users by user id). */
+export interface ListResult {
+  page: Page<Investigation>;
+  findings: Map<string, Page<Finding>>;
+  actions: Map<string, RecommendedAction[]>;
+  users: Map<string, User>;
+}
+
+interface ListRow extends Row {
+  findings_items?: FindingJson[] | null;
+  findings_total?: number;
+  actions_items?: ActionJson[] | null;
+  assignee?: UserJson | null;
+  created_by?: UserJson | null;
+}
+
+/**
+ * One page of investigations by keyset pagination on (sort key, id): a cursor names the last row
+ * seen, so pages stay stable when rows are inserted before it. One statement: the page, the total
+ * count as an uncorrelated subquery, and whatever `include` asks for as JSON built by PostgreSQL
+ * for the page's rows only — a nested page of 20 investigations with their findings, actions and
+ * users is one round trip to the database, not five.
+ */
+export async function listInvestigations(em: EntityManager, query: ListQuery, include: ListIncludes = {}): Promise<ListResult> {
   const field = query.orderBy?.field ?? InvestigationOrderField.CREATED_AT;
   const direction = query.orderBy?.direction ?? OrderDirection.DESC;
   const key = SORT_KEYS[field];
   const tag = `${field}:${direction}`;
-  const knex = knexOf(em);
-
   let afterValues: CursorValues | null = null;
   if (query.after) {
     afterValues = decodeCursor(query.after, 3);
@@ -171,120 +373,51 @@ export async function listInvestigations(em: EntityManager, query: ListQuery): P
     throw new BadUserInputError('createdFrom must not be after createdTo', 'filter.createdFrom');
   }
 
-  const base = knex('investigation as i');
-  applyFilter(base, query.filter);
-
-  const countQuery = base.clone().count<{ n: string }[]>({ n: '*' });
-  const pageQuery = base
-    .clone()
-    .select(INVESTIGATION_COLUMNS.map((c) => `i.${c}`))
-    .select(knex.raw(`${key.cursorExpr} as cursor_key`))
-    // The total rides along as an uncorrelated subquery (evaluated once): one statement, not two.
-    .select(knex.raw('(?) as total_count', [countQuery]))
-    .orderBy([
-      { column: key.column, order: direction.toLowerCase() },
-      { column: 'i.id', order: direction.toLowerCase() },
-    ])
-    .limit(query.first + 1);
+  const conditions = filterConditions(query.filter);
+  const countText = `select count(*)::int as n from investigation i ${conditions.where}`;
+  const countValues = [...conditions.values];
   if (afterValues) {
     const op = direction === OrderDirection.DESC ? '<' : '>';
-    pageQuery.whereRaw(`(${key.column}, i.id) ${op} (?::${key.cast}, ?::uuid)`, [afterValues[1]!, afterValues[2]!]);
+    conditions.add(`(${key.column}, i.id) ${op} (${conditions.param(afterValues[1])}::${key.cast}, ${conditions.param(afterValues[2])}::uuid)`);
   }
-
-  const rows = (await pageQuery) as Row[];
+  const order = direction === OrderDirection.DESC ? 'desc' : 'asc';
+  const param = (value: unknown) => conditions.param(value);
+  // The page first (the total rides along as an uncorrelated subquery, evaluated once, sharing the
+  // filter's parameters), then the included JSON for those rows only.
+  const extra = [
+    include.findings ? findingColumns(include.findings, 'p.id', 'findings_', param) : null,
+    include.actions ? `${actionItems('p.id')} as actions_items` : null,
+    include.users ? `(select ${userJson('u')} from "user" u where u.id = p.assignee_id) as assignee` : null,
+    include.users ? `(select ${userJson('u')} from "user" u where u.id = p.created_by_id) as created_by` : null,
+  ].filter(Boolean);
+  const pageText = `select p.*${extra.map((e) => `, ${e}`).join('')}
+    from (select ${INVESTIGATION_SELECT}, ${key.column} as sort_key, ${key.cursorExpr} as cursor_key, (${countText}) as total_count
+            from investigation i ${conditions.where}
+           order by ${key.column} ${order}, i.id ${order}
+           limit ${limitOf(query.first)}) p
+   order by p.sort_key ${order}, p.id ${order}`;
+  const rows = await readRows<ListRow>(em, readStatement(pageText), conditions.values);
   // No row: nothing matches at all, unless the cursor is past the last one; only then count apart.
   const totalCount = rows.length
     ? Number(rows[0]!.total_count)
     : afterValues
-      ? Number((await countQuery)[0]?.n ?? 0)
+      ? Number((await readRows(em, readStatement(countText), countValues))[0]?.n ?? 0)
       : 0;
+
+  const result: ListResult = { page: undefined!, findings: new Map(), actions: new Map(), users: new Map() };
   const cursorKeys = new Map<Investigation, CursorValues>();
   const nodes = rows.map((row) => {
     const entity = toInvestigation(row);
     cursorKeys.set(entity, [tag, row.cursor_key as string | number, entity.id]);
+    if (include.findings) result.findings.set(entity.id, findingPage(include.findings, entity.id, row.findings_items ?? null, row.findings_total));
+    if (include.actions) result.actions.set(entity.id, (row.actions_items ?? []).map(actionFromJson));
+    for (const user of [row.assignee, row.created_by]) {
+      if (user && !result.users.has(user.id)) result.users.set(user.id, userFromJson(user));
+    }
     return entity;
   });
-  return toPage(nodes, query.first, (node) => cursorKeys.get(node)!, totalCount);
-}
-
-/** The cursor tag of a finding page (findings are newest first). */
-const FINDING_TAG = 'FINDING';
-
-/**
- * The first `first` findings after `after` of each investigation, in one statement whatever the
- * number of investigations: a window query numbers each investigation's findings.
- */
-export async function loadFindingPages(
-  em: EntityManager,
-  investigationIds: readonly string[],
-  first: number,
-  after: string | null,
-): Promise<Page<Finding>[]> {
-  let cursor: { time: string; id: string } | null = null;
-  if (after) {
-    const [tag, time, id] = decodeCursor(after, 3);
-    if (tag !== FINDING_TAG || typeof time !== 'string' || !ISO_TIME.test(time) || typeof id !== 'string' || !UUID.test(id)) {
-      throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-    }
-    cursor = { time, id };
-  }
-  const knex = knexOf(em);
-  const cols = FINDING_COLUMNS.map((c) => `f.${c}`).join(', ');
-  const rows: Row[] =
-    first === 0
-      ? await knex.raw<{ rows: Row[] }>(
-          `select f.investigation_id, count(*)::int as total_count from finding f
-           where f.investigation_id = any(?::uuid[]) group by f.investigation_id`,
-          [investigationIds as string[]],
-        ).then((r) => r.rows)
-      : await knex
-          .raw<{ rows: Row[] }>(
-            `select * from (
-               select t.*, row_number() over (partition by t.investigation_id order by t.created_at desc, t.id desc) as rn
-               from (
-                 select ${cols}, ${timeText('f.created_at')} as cursor_key,
-                        count(*) over (partition by f.investigation_id)::int as total_count
-                 from finding f
-                 where f.investigation_id = any(?::uuid[])
-               ) t
-               where ?::boolean or (t.created_at, t.id) < (?::timestamptz, ?::uuid)
-             ) p
-             where p.rn <= ?
-             order by p.investigation_id, p.rn`,
-            [investigationIds as string[], cursor === null, cursor?.time ?? null, cursor?.id ?? null, first + 1],
-          )
-          .then((r) => r.rows);
-
-  const byParent = new Map<string, { findings: Finding[]; total: number }>();
-  const cursorKeys = new Map<Finding, string>();
-  for (const row of rows) {
-    const parent = row.investigation_id as string;
-    let group = byParent.get(parent);
-    if (!group) {
-      group = { findings: [], total: Number(row.total_count) };
-      byParent.set(parent, group);
-    }
-    if (first === 0) continue;
-    const finding = toFinding(row);
-    cursorKeys.set(finding, row.cursor_key as string);
-    group.findings.push(finding);
-  }
-  return investigationIds.map((id) => {
-    const group = byParent.get(id) ?? { findings: [], total: 0 };
-    return toPage(group.findings, first, (f) => [FINDING_TAG, cursorKeys.get(f)!, f.id], group.total);
-  });
-}
-
-/** The recommended actions of each investigation (oldest first), in one statement. */
-export async function loadActions(em: EntityManager, investigationIds: readonly string[]): Promise<RecommendedAction[][]> {
-  const rows = await knexOf(em)
-    .raw<{ rows: Row[] }>(
-      `select ${ACTION_COLUMNS.join(', ')} from recommended_action
-        where investigation_id = any(?::uuid[]) order by investigation_id, created_at, id`,
-      [investigationIds as string[]],
-    )
-    .then((r) => r.rows);
-  return group(investigationIds, rows.map(toAction), MAX_ACTIONS_PER_INVESTIGATION);
+  result.page = toPage(nodes, query.first, (node) => cursorKeys.get(node)!, totalCount);
+  return result;
 }
 
 /** The notes of each investigation (oldest first), in one statement. */

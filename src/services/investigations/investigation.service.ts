@@ -9,7 +9,7 @@ import { BadUserInputError, ConflictError, NotFoundError, UnauthenticatedError }
 import type { EntityManager } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { pageSize, type Page } from '../../schema/connection';
+import { pageSize } from '../../schema/connection';
 import {
   ACTION_TRANSITIONS,
   ActionStatus,
@@ -19,7 +19,7 @@ import {
   type ExportFormat,
 } from '../../schema/investigation.enums';
 import { buildExport, type InvestigationExportFile } from './investigation.export';
-import { listInvestigations } from './investigation.queries';
+import { listInvestigations, type ListIncludes, type ListResult } from './investigation.queries';
 import {
   INVESTIGATION_UPDATED,
   MAX_ACTIONS_PER_INVESTIGATION,
@@ -108,13 +108,18 @@ export class InvestigationService {
   }
 
   /** A page of investigations: filters, sort (newest first by default), keyset cursors. */
-  list(em: EntityManager, args: ListInvestigationsArgs): Promise<Page<Investigation>> {
-    return listInvestigations(em, {
-      first: pageSize(args.first),
-      after: args.after ?? null,
-      filter: args.filter ?? {},
-      orderBy: args.orderBy ?? null,
-    });
+  /** A page of investigations, with what `include` asks for read in the same statement. */
+  list(em: EntityManager, args: ListInvestigationsArgs, include?: ListIncludes): Promise<ListResult> {
+    return listInvestigations(
+      em,
+      {
+        first: pageSize(args.first),
+        after: args.after ?? null,
+        filter: args.filter ?? {},
+        orderBy: args.orderBy ?? null,
+      },
+      include,
+    );
   }
 
   async create(em: EntityManager, meta: RequestMeta, data: CreateInvestigationData): Promise<Investigation> {
