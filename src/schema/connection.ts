@@ -87,22 +87,30 @@ export function decodeCursor(cursor: string, arity: number): CursorValues {
 }
 
 /**
+ * An edge whose cursor is encoded when read: most responses select few of them (a nested page of
+ * findings often none), and encoding every one was a visible share of a read's CPU time. The
+ * getter lives on the prototype, so an edge is two fields and no closure.
+ */
+class LazyEdge<T> {
+  private encoded: string | undefined = undefined;
+
+  constructor(
+    readonly node: T,
+    private readonly cursorOf: (row: T) => CursorValues,
+  ) {}
+
+  get cursor(): string {
+    return (this.encoded ??= encodeCursor(this.cursorOf(this.node)));
+  }
+}
+
+/**
  * Builds a page from rows fetched with `limit first + 1` (the extra row only tells whether
  * another page follows).
  */
 export function toPage<T>(rows: T[], first: number, cursorOf: (row: T) => CursorValues, totalCount: number): Page<T> {
-  const nodes = rows.slice(0, first);
-  // Cursors are encoded when read: most responses select few of them (a nested page of findings
-  // often none), and encoding every one was a visible share of a read's CPU time.
-  const edges = nodes.map((node) => {
-    let cursor: string | undefined;
-    return {
-      node,
-      get cursor(): string {
-        return (cursor ??= encodeCursor(cursorOf(node)));
-      },
-    };
-  });
+  const nodes = rows.length > first ? rows.slice(0, first) : rows;
+  const edges = nodes.map((node) => new LazyEdge(node, cursorOf));
   const last = edges.at(-1);
   return {
     edges,
@@ -115,4 +123,3 @@ export function toPage<T>(rows: T[], first: number, cursorOf: (row: T) => Cursor
     totalCount,
   };
 }
-

@@ -5,8 +5,8 @@ import { RecommendedAction } from '../../entities/recommended-action.entity';
 import { BadUserInputError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import type { User } from '../../entities/user.entity';
-import { detached, epochMs, pgTime, readRows, readStatement } from '../../infra/read-model';
-import { userFromJson, userJson, type UserJson } from '../users/user.queries';
+import { detached, detachedShells, pgTime, positionalRow, readPositional, readRows, readStatement, type RowField } from '../../infra/read-model';
+import { userFromRow, userRow } from '../users/user.queries';
 import { decodeCursor, MAX_PAGE_SIZE, toPage, type CursorValues, type Page } from '../../schema/connection';
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
 import type { InvestigationListFilter, InvestigationListOrder } from './investigation.types';
@@ -136,20 +136,20 @@ function filterConditions(filter: InvestigationListFilter): Conditions {
 /** The cursor tag of a finding page (findings are newest first). */
 const FINDING_TAG = 'FINDING';
 
-/** Finding properties a page can carry, and the SQL of each (over `x`, a finding row). */
+/** Finding properties a page can carry: the SQL of each over the finding row `f`, and its kind. */
 const FINDING_FIELDS = {
-  id: 'x.id',
-  summary: 'x.summary',
-  evidence: 'x.evidence',
-  riskLevel: 'x.risk_level',
-  source: 'x.source',
-  observedAt: epochMs('x.observed_at'),
-  subjectEmail: 'x.subject_email',
-  subjectIp: 'x.subject_ip',
-  subjectName: 'x.subject_name',
-  createdById: 'x.created_by_id',
-  createdAt: epochMs('x.created_at'),
-} as const;
+  id: { sql: 'f.id', kind: 'text' },
+  summary: { sql: 'f.summary', kind: 'text' },
+  evidence: { sql: 'f.evidence', kind: 'json' },
+  riskLevel: { sql: 'f.risk_level', kind: 'text' },
+  source: { sql: 'f.source', kind: 'text' },
+  observedAt: { sql: 'f.observed_at', kind: 'time' },
+  subjectEmail: { sql: 'f.subject_email', kind: 'text' },
+  subjectIp: { sql: 'f.subject_ip', kind: 'text' },
+  subjectName: { sql: 'f.subject_name', kind: 'text' },
+  createdById: { sql: 'f.created_by_id', kind: 'text' },
+  createdAt: { sql: 'f.created_at', kind: 'time' },
+} satisfies Record<string, Omit<RowField, 'name'>>;
 type FindingField = keyof typeof FINDING_FIELDS;
 const ALL_FINDING_FIELDS = Object.keys(FINDING_FIELDS) as FindingField[];
 const isFindingField = (name: string): name is FindingField => Object.hasOwn(FINDING_FIELDS, name);
@@ -157,6 +157,10 @@ const isFindingField = (name: string): name is FindingField => Object.hasOwn(FIN
 /** What a page of findings has to carry: the selected fields, and the count and cursors only when asked for. */
 export interface FindingPageShape {
   fields: readonly FindingField[];
+  /** The positional row of a finding in this shape (its cursor key follows when cursors are asked for). */
+  row: readonly RowField[];
+  /** Makes the (detached) findings this shape fills. */
+  shell: () => Finding;
   totalCount: boolean;
   cursors: boolean;
   /** Equal for equal shapes (pages of one shape share a statement). */
@@ -178,7 +182,9 @@ export function findingPageShape(selected: { connection: ReadonlySet<string>; ed
   const fields = all ? ALL_FINDING_FIELDS : ALL_FINDING_FIELDS.filter((f) => wanted.has(f));
   const totalCount = selected.connection.has('totalCount');
   const cursors = selected.edge.has('cursor') || selected.connection.has('pageInfo');
-  return { fields, totalCount, cursors, key: `${fields.join(',')}|${totalCount}|${cursors}` };
+  const row: RowField[] = fields.map((name) => ({ name, ...FINDING_FIELDS[name] }));
+  const shell = detachedShells(Finding, ['investigationId', ...fields]);
+  return { fields, row, shell, totalCount, cursors, key: `${fields.join(',')}|${totalCount}|${cursors}` };
 }
 
 /** Every field, the count and the cursors: for callers that do not know what will be read. */
@@ -216,42 +222,36 @@ function findingColumns(
   prefix: string,
   param: (value: unknown) => string,
 ): string {
-  const { shape } = request;
   const total = `(select count(*)::int from finding f where f.investigation_id = ${parent}) as ${prefix}total`;
   if (request.first === 0) return `null::json as ${prefix}items, ${total}`;
   const cursor = findingCursor(request.after);
-  const pairs = shape.fields.map((f) => `'${f}', ${FINDING_FIELDS[f]}`);
-  if (shape.cursors) pairs.push(`'cursorKey', ${timeText('x.created_at')}`);
   const after = cursor ? `and (f.created_at, f.id) < (${param(cursor.time)}::timestamptz, ${param(cursor.id)}::uuid)` : '';
-  const items = `(select json_agg(json_build_object(${pairs.join(', ')}) order by x.created_at desc, x.id desc)
-      from (select f.* from finding f where f.investigation_id = ${parent} ${after}
-            order by f.created_at desc, f.id desc limit ${limitOf(request.first)}) x) as ${prefix}items`;
-  return shape.totalCount ? `${items}, ${total}` : items;
+  const row = request.shape.cursors
+    ? [...request.shape.row, { name: 'cursor', sql: timeText('f.created_at'), kind: 'text' } as const]
+    : request.shape.row;
+  const items = `to_json(array(select ${positionalRow(row)} from finding f
+      where f.investigation_id = ${parent} ${after}
+      order by f.created_at desc, f.id desc limit ${limitOf(request.first)})) as ${prefix}items`;
+  return request.shape.totalCount ? `${items}, ${total}` : items;
 }
 
-type FindingJson = Partial<Record<FindingField | 'cursorKey', unknown>>;
-
-function findingFromJson(item: FindingJson, investigationId: string): Finding {
-  const fields: Partial<Finding> = { investigationId };
-  for (const key in item) {
-    const value = item[key as keyof FindingJson];
-    if (key === 'createdAt' || key === 'observedAt') fields[key] = value === null ? null! : new Date(value as number);
-    else if (key !== 'cursorKey') (fields as Record<string, unknown>)[key] = value;
-  }
-  return detached(Finding, fields);
-}
+/** The positional rows of a finding page, as {@link findingColumns} ships them. */
+type FindingRows = (string | null)[][];
 
 const notLoaded = (what: string) => () => {
   throw new Error(`${what} was not loaded for this page (its selection did not ask for it)`);
 };
 
 /** The page of one investigation from the columns {@link findingColumns} made. */
-function findingPage(request: FindingPageRequest, investigationId: string, items: FindingJson[] | null, total: number | undefined): Page<Finding> {
+function findingPage(request: FindingPageRequest, investigationId: string, items: FindingRows | null, total: number | undefined): Page<Finding> {
   const { first, shape } = request;
   const cursorKeys = shape.cursors ? new Map<Finding, string>() : null;
-  const findings = (items ?? []).map((item) => {
-    const finding = findingFromJson(item, investigationId);
-    cursorKeys?.set(finding, item.cursorKey as string);
+  const findings = (items ?? []).map((values) => {
+    const finding = shape.shell();
+    finding.investigationId = investigationId;
+    readPositional(shape.row, values, finding);
+    // The cursor key follows the fields (see findingColumns); it is not a property of the finding.
+    if (cursorKeys) cursorKeys.set(finding, values[shape.row.length]!);
     return finding;
   });
   const counted = first === 0 || shape.totalCount;
@@ -268,51 +268,42 @@ export async function loadFindingPages(em: EntityManager, investigationIds: read
   const values: unknown[] = [investigationIds];
   const param = (value: unknown) => `$${values.push(value)}`;
   const text = `select p.id as parent, ${findingColumns(request, 'p.id', '', param)} from unnest($1::uuid[]) as p(id)`;
-  const rows = await readRows<{ parent: string; items: FindingJson[] | null; total?: number }>(em, readStatement(text), values);
+  const rows = await readRows<{ parent: string; items: FindingRows | null; total?: number }>(em, readStatement(text), values);
   const byParent = new Map(rows.map((row) => [row.parent, row]));
   return investigationIds.map((id) => findingPage(request, id, byParent.get(id)?.items ?? null, byParent.get(id)?.total));
 }
 
-/** An action as a JSON object built by PostgreSQL over the `recommended_action` row `a`. */
-const ACTION_JSON = `json_build_object('id', a.id, 'investigationId', a.investigation_id, 'title', a.title, 'detail', a.detail,
-  'status', a.status, 'ownerId', a.owner_id, 'dueAt', ${epochMs('a.due_at')}, 'createdById', a.created_by_id,
-  'createdAt', ${epochMs('a.created_at')}, 'updatedAt', ${epochMs('a.updated_at')})`;
+/** A recommended action as a positional row over the `recommended_action` row `a`. */
+const ACTION_FIELDS: readonly RowField[] = [
+  { name: 'id', sql: 'a.id', kind: 'text' },
+  { name: 'investigationId', sql: 'a.investigation_id', kind: 'text' },
+  { name: 'title', sql: 'a.title', kind: 'text' },
+  { name: 'detail', sql: 'a.detail', kind: 'text' },
+  { name: 'status', sql: 'a.status', kind: 'text' },
+  { name: 'ownerId', sql: 'a.owner_id', kind: 'text' },
+  { name: 'dueAt', sql: 'a.due_at', kind: 'time' },
+  { name: 'createdById', sql: 'a.created_by_id', kind: 'text' },
+  { name: 'createdAt', sql: 'a.created_at', kind: 'time' },
+  { name: 'updatedAt', sql: 'a.updated_at', kind: 'time' },
+];
 
-/** SQL: the actions of the investigation `parent` (oldest first, at most the cap) as one JSON array. */
+/** SQL: the actions of the investigation `parent` (oldest first, at most the cap) as positional rows. */
 const actionItems = (parent: string) =>
-  `(select json_agg(${ACTION_JSON} order by a.created_at, a.id)
-      from (select * from recommended_action a where a.investigation_id = ${parent}
-            order by a.created_at, a.id limit ${MAX_ACTIONS_PER_INVESTIGATION}) a)`;
+  `to_json(array(select ${positionalRow(ACTION_FIELDS)} from recommended_action a
+      where a.investigation_id = ${parent} order by a.created_at, a.id limit ${MAX_ACTIONS_PER_INVESTIGATION}))`;
 
-interface ActionJson {
-  id: string;
-  investigationId: string;
-  title: string;
-  detail: string | null;
-  status: RecommendedAction['status'];
-  ownerId: string | null;
-  dueAt: number | null;
-  createdById: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
+type ActionRows = (string | null)[][];
 
-function actionFromJson(json: ActionJson): RecommendedAction {
-  return detached(RecommendedAction, {
-    ...json,
-    dueAt: json.dueAt === null ? null : new Date(json.dueAt),
-    createdAt: new Date(json.createdAt),
-    updatedAt: new Date(json.updatedAt),
-  });
-}
+const actionShell = detachedShells(RecommendedAction, ACTION_FIELDS.map((f) => f.name));
+const actionFromRow = (values: readonly (string | null)[]): RecommendedAction => readPositional(ACTION_FIELDS, values, actionShell());
 
 const actionsStatement = readStatement(`select p.id as parent, ${actionItems('p.id')} as items from unnest($1::uuid[]) as p(id)`);
 
 /** The recommended actions of each investigation (oldest first), in one statement. */
 export async function loadActions(em: EntityManager, investigationIds: readonly string[]): Promise<RecommendedAction[][]> {
-  const rows = await readRows<{ parent: string; items: ActionJson[] | null }>(em, actionsStatement, [investigationIds]);
+  const rows = await readRows<{ parent: string; items: ActionRows | null }>(em, actionsStatement, [investigationIds]);
   const byParent = new Map(rows.map((row) => [row.parent, row.items ?? []]));
-  return investigationIds.map((id) => (byParent.get(id) ?? []).map(actionFromJson));
+  return investigationIds.map((id) => (byParent.get(id) ?? []).map(actionFromRow));
 }
 
 export interface ListQuery {
@@ -342,11 +333,11 @@ export interface ListResult {
 }
 
 interface ListRow extends Row {
-  findings_items?: FindingJson[] | null;
+  findings_items?: FindingRows | null;
   findings_total?: number;
-  actions_items?: ActionJson[] | null;
-  assignee?: UserJson | null;
-  created_by?: UserJson | null;
+  actions_items?: ActionRows | null;
+  assignee?: (string | null)[] | null;
+  created_by?: (string | null)[] | null;
 }
 
 /**
@@ -387,8 +378,8 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
   const extra = [
     include.findings ? findingColumns(include.findings, 'p.id', 'findings_', param) : null,
     include.actions ? `${actionItems('p.id')} as actions_items` : null,
-    include.users ? `(select ${userJson('u')} from "user" u where u.id = p.assignee_id) as assignee` : null,
-    include.users ? `(select ${userJson('u')} from "user" u where u.id = p.created_by_id) as created_by` : null,
+    include.users ? `(select to_json(${userRow()}) from "user" u where u.id = p.assignee_id) as assignee` : null,
+    include.users ? `(select to_json(${userRow()}) from "user" u where u.id = p.created_by_id) as created_by` : null,
   ].filter(Boolean);
   const pageText = `select p.*${extra.map((e) => `, ${e}`).join('')}
     from (select ${INVESTIGATION_SELECT}, ${key.column} as sort_key, ${key.cursorExpr} as cursor_key, (${countText}) as total_count
@@ -410,9 +401,9 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
     const entity = toInvestigation(row);
     cursorKeys.set(entity, [tag, row.cursor_key as string | number, entity.id]);
     if (include.findings) result.findings.set(entity.id, findingPage(include.findings, entity.id, row.findings_items ?? null, row.findings_total));
-    if (include.actions) result.actions.set(entity.id, (row.actions_items ?? []).map(actionFromJson));
-    for (const user of [row.assignee, row.created_by]) {
-      if (user && !result.users.has(user.id)) result.users.set(user.id, userFromJson(user));
+    if (include.actions) result.actions.set(entity.id, (row.actions_items ?? []).map(actionFromRow));
+    for (const [id, user] of [[entity.assigneeId, row.assignee], [entity.createdById, row.created_by]] as const) {
+      if (id && user && !result.users.has(id)) result.users.set(id, userFromRow(user));
     }
     return entity;
   });
