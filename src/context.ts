@@ -104,21 +104,41 @@ export function requestIdFrom(header: unknown): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-/** Builds the context of one HTTP request or one websocket operation. */
+/**
+ * Builds the context of one HTTP request or one websocket operation. The EntityManager fork and
+ * the request's child logger are made on first use: a read served by the read model (see
+ * read-model.ts) needs neither, and forking an EntityManager (identity map, unit of work) for
+ * every request was a measurable share of its allocations.
+ */
 export async function createContext(deps: ContextDeps, source: RequestSource): Promise<Context> {
-  const em = deps.orm.em.fork();
   const requestId = source.requestId ?? randomUUID();
-  return {
+  let em: EntityManager | undefined;
+  let logger: Logger | undefined;
+  const context: Omit<Context, 'em' | 'logger'> = {
     requestId,
     viewer: await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket }),
     ip: source.ip,
     userAgent: source.userAgent ?? null,
-    em,
-    loaders: createLoaders(em),
+    loaders: createLoaders(() => (context as Context).em),
     services: deps.services,
     pubsub: deps.pubsub,
     config: deps.config,
-    logger: deps.logger.child({ requestId }),
     operationName: null,
   };
+  return Object.defineProperties(context, {
+    em: {
+      get: () => (em ??= deps.orm.em.fork()),
+      set: (value: EntityManager) => {
+        em = value;
+      },
+      enumerable: true,
+    },
+    logger: {
+      get: () => (logger ??= deps.logger.child({ requestId })),
+      set: (value: Logger) => {
+        logger = value;
+      },
+      enumerable: true,
+    },
+  }) as Context;
 }

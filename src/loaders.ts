@@ -14,9 +14,10 @@ export interface Loaders extends InvestigationLoaders, BackupLoaders {
   userById: DataLoader<string, User | null>;
 }
 
-export function createLoaders(em: EntityManager): Loaders {
+/** The loaders of one request; `em` gives the request's EntityManager (made on first use). */
+export function createLoaders(em: () => EntityManager): Loaders {
   return {
-    userById: new DataLoader((ids) => loadUsers(em, ids)),
+    userById: new DataLoader((ids) => loadUsers(em(), ids)),
     ...createInvestigationLoaders(em),
     ...createBackupLoaders(em),
   };

@@ -9,7 +9,7 @@ import { AlertLevel, type AlertLabels } from './alert.entity';
  * `labels` matches alerts whose labels contain all of them.
  */
 @Entity({ tableName: 'alert_silence' })
-@ObjectType({ description: 'Mutes delivery of matching alerts; recording and subscriptions are unaffected' })
+@ObjectType({ simpleResolvers: true, description: 'Mutes delivery of matching alerts; recording and subscriptions are unaffected' })
 export class AlertSilence {
   [OptionalProps]?: 'createdAt';
 

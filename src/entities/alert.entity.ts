@@ -42,7 +42,7 @@ export type AlertLabels = Record<string, unknown>;
  * without gaps, which is what subscriptions resume from.
  */
 @Entity({ tableName: 'alert' })
-@ObjectType({ description: 'Something that needs an operator’s attention' })
+@ObjectType({ simpleResolvers: true, description: 'Something that needs an operator’s attention' })
 export class Alert {
   [OptionalProps]?: 'labels' | 'status' | 'count' | 'firstSeenAt' | 'lastSeenAt' | 'escalationLevel';
 

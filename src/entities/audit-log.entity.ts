@@ -18,7 +18,7 @@ registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How the aud
  * UPDATE, DELETE (outside the retention job) and TRUNCATE.
  */
 @Entity({ tableName: 'audit_log' })
-@ObjectType({ description: 'An entry of the tamper-evident audit trail' })
+@ObjectType({ simpleResolvers: true, description: 'An entry of the tamper-evident audit trail' })
 export class AuditLog {
   @PrimaryKey({ type: 'uuid' })
   @Field(() => ID)

@@ -4,7 +4,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { BackupVerificationKind } from '../schema/backup.enums';
 
 /** One check of a verification: its name, whether it passed, and what was seen. */
-@ObjectType({ description: 'One check of a backup verification' })
+@ObjectType({ simpleResolvers: true, description: 'One check of a backup verification' })
 export class BackupCheck {
   @Field()
   name!: string;
@@ -20,7 +20,7 @@ export class BackupCheck {
  * Evidence that a backup was verified (checksum, size, trial restore, row counts): kept for every
  * `verifyBackup` and every restore drill, because a backup nobody has verified is a hope.
  */
-@ObjectType('BackupVerification', { description: 'The result of verifying a backup, kept as evidence' })
+@ObjectType('BackupVerification', { simpleResolvers: true, description: 'The result of verifying a backup, kept as evidence' })
 @Entity({ tableName: 'backup_verification' })
 export class BackupVerification {
   [OptionalProps]?: 'at';

@@ -9,7 +9,7 @@ import type { BackupManifest } from '../services/backups/backup-manifest';
  * A logical backup of the whole database: a pg_dump archive in the backup directory, with its
  * manifest beside it and here. The file manifest is the source of truth; this row mirrors it.
  */
-@ObjectType({ description: 'A logical backup of the database (pg_dump custom format, compressed)' })
+@ObjectType({ simpleResolvers: true, description: 'A logical backup of the database (pg_dump custom format, compressed)' })
 @Entity({ tableName: 'backup' })
 export class Backup {
   [OptionalProps]?: 'startedAt' | 'status';

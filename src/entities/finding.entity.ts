@@ -9,7 +9,7 @@ import { RiskLevel } from '../schema/investigation.enums';
  * data: the permission map hides them from viewers without ACCESS_PII, and every read by a viewer
  * who has it is audited (`PII_READ`).
  */
-@ObjectType({ description: 'Evidence an investigation found; subject* fields need ACCESS_PII' })
+@ObjectType({ simpleResolvers: true, description: 'Evidence an investigation found; subject* fields need ACCESS_PII' })
 @Entity({ tableName: 'finding' })
 export class Finding {
   [OptionalProps]?: 'riskLevel' | 'createdAt' | 'evidence' | 'source' | 'observedAt' | 'subjectEmail' | 'subjectIp' | 'subjectName' | 'createdById';

@@ -8,7 +8,7 @@ import { InvestigationStatus, RiskLevel } from '../schema/investigation.enums';
  * fields; `updateInvestigation` must name the version it read (optimistic concurrency). Adding
  * findings, actions or notes moves `updatedAt` but not `version`, so they never make an edit stale.
  */
-@ObjectType({ description: 'A case trust-and-safety analysts work on' })
+@ObjectType({ simpleResolvers: true, description: 'A case trust-and-safety analysts work on' })
 @Entity({ tableName: 'investigation' })
 export class Investigation {
   [OptionalProps]?: 'status' | 'riskLevel' | 'tags' | 'version' | 'createdAt' | 'updatedAt' | 'description' | 'trigger' | 'assigneeId' | 'closedAt';

@@ -3,7 +3,7 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 
 /** A comment on an investigation. */
-@ObjectType({ description: 'A comment on an investigation' })
+@ObjectType({ simpleResolvers: true, description: 'A comment on an investigation' })
 @Entity({ tableName: 'note' })
 export class Note {
   [OptionalProps]?: 'createdAt' | 'authorId';

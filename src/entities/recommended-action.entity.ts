@@ -4,7 +4,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { ActionStatus } from '../schema/investigation.enums';
 
 /** A step an investigation recommends, with its own workflow (see `ACTION_TRANSITIONS`). */
-@ObjectType({ description: 'A step an investigation recommends' })
+@ObjectType({ simpleResolvers: true, description: 'A step an investigation recommends' })
 @Entity({ tableName: 'recommended_action' })
 export class RecommendedAction {
   [OptionalProps]?: 'status' | 'detail' | 'ownerId' | 'dueAt' | 'createdById' | 'createdAt' | 'updatedAt';

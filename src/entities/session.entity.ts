@@ -6,7 +6,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
  * A signed-in session: one login, renewed by rotating refresh tokens until it is revoked, idles
  * out or reaches its absolute lifetime.
  */
-@ObjectType({ description: 'A signed-in session of a user' })
+@ObjectType({ simpleResolvers: true, description: 'A signed-in session of a user' })
 @Entity({ tableName: 'session' })
 export class Session {
   [OptionalProps]?: 'createdAt' | 'lastSeenAt';

@@ -7,7 +7,7 @@ import { Role } from '../permissions/roles';
  * Someone who signs in. The password hash and MFA secrets are never `@Field`s: they cannot reach
  * the schema.
  */
-@ObjectType({ description: 'A person who signs in to Vigil' })
+@ObjectType({ simpleResolvers: true, description: 'A person who signs in to Vigil' })
 @Entity({ tableName: 'user' })
 export class User {
   [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';

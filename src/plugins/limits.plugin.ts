@@ -3,7 +3,8 @@ import { requestMeta, type Context } from '../context';
 import { ForbiddenError, type QueryTooComplexError } from '../errors';
 import { Permission } from '../permissions/roles';
 import { withHttp, rateLimited } from '../protection/http-errors';
-import { analyzeOperation, checkOperationLimits, type OperationLimits } from '../protection/operation-analysis';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import { analyzeOperation, checkOperationLimits, type OperationFigures, type OperationLimits } from '../protection/operation-analysis';
 import type { RateLimiters } from '../protection/rate-limiters';
 import type { SecurityEventRecorder } from '../protection/security-events';
 
@@ -24,6 +25,17 @@ export interface LimitsPluginOptions {
  */
 export function limitsPlugin(options: LimitsPluginOptions): ApolloServerPlugin<Context> {
   const { limits, limiters, record } = options;
+  // Documents are cached by Apollo, so a repeated request brings the same operation node: its
+  // figures are kept with it (per set of variable values, which `first` arguments may depend on).
+  const analyses = new WeakMap<OperationDefinitionNode, { variables: string; figures: OperationFigures }>();
+  const analyze = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => {
+    const key = operation.variableDefinitions?.length ? JSON.stringify(variables ?? {}) : '';
+    const known = analyses.get(operation);
+    if (known?.variables === key) return known.figures;
+    const figures = analyzeOperation(schema, document, operation, variables, limits.defaultPageSize);
+    analyses.set(operation, { variables: key, figures });
+    return figures;
+  };
   const reject = (ctx: Context, refusal: QueryTooComplexError): never => {
     const { code: _code, ...figure } = refusal.extensions;
     record(requestMeta(ctx), { action: 'QUERY_TOO_COMPLEX', reason: refusal.message, changes: figure });
@@ -34,7 +46,7 @@ export function limitsPlugin(options: LimitsPluginOptions): ApolloServerPlugin<C
       return {
         async didResolveOperation({ contextValue: ctx, request, document, operation, schema }) {
           if (!operation) return;
-          const figures = analyzeOperation(schema, document, operation, request.variables, limits.defaultPageSize);
+          const figures = analyze(schema, document, operation, request.variables);
           if (figures.introspection && options.introspection === 'admin' && !ctx.viewer?.permissions.has(Permission.ADMIN_ACCESS)) {
             record(requestMeta(ctx), { action: 'INTROSPECTION_DENIED', reason: 'introspection is limited to ADMIN_ACCESS' });
             throw withHttp(new ForbiddenError('Introspection is limited to administrators; use the published schema.graphql'), 403, ctx.requestId);

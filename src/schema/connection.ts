@@ -2,7 +2,7 @@ import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
 
 /** Relay page information. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field()
   hasNextPage!: boolean;
@@ -23,7 +23,7 @@ export interface Page<T> {
  * `edges { cursor node }`, `pageInfo { hasNextPage endCursor }`, `totalCount`.
  */
 export function ConnectionType<T extends object>(node: ClassType<T>, name: string): ClassType<Page<T>> {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field()
     cursor!: string;
@@ -32,7 +32,7 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`, { description: `A page of ${name} items, newest first unless ordered otherwise` })
+  @ObjectType(`${name}Connection`, { simpleResolvers: true, description: `A page of ${name} items, newest first unless ordered otherwise` })
   class Connection implements Page<T> {
     @Field(() => [Edge])
     edges!: Edge[];

@@ -4,6 +4,37 @@ import type { BuildSchemaOptions } from 'type-graphql';
 
 type ScalarsTypeMap = NonNullable<BuildSchemaOptions['scalarsMap']>[number];
 
+const TWO = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const THREE = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const DAY_MS = 86_400_000;
+
+/**
+ * `new Date(ms).toISOString()`, about four times faster (V8's goes through its date cache and
+ * took a visible share of a page's CPU time): days to a civil date after Howard Hinnant's
+ * `civil_from_days`, then two-digit pieces from a table. Years 1000–9999; others are handed to
+ * `toISOString` itself.
+ */
+export function isoString(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  let rest = ms - days * DAY_MS;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 1000 || year > 9999) return new Date(ms).toISOString();
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  return `${year}-${TWO[month]}-${TWO[day]}T${TWO[hours]}:${TWO[minutes]}:${TWO[seconds]}.${THREE[rest - seconds * 1000]}Z`;
+}
+
 /**
  * graphql-scalars' DateTime, answering with the ISO string itself. Its own `serialize` hands back
  * the Date and leaves the string to `JSON.stringify`, which calls `toJSON` on every date: objects
@@ -13,7 +44,8 @@ type ScalarsTypeMap = NonNullable<BuildSchemaOptions['scalarsMap']>[number];
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   ...DateTimeResolver.toConfig(),
   serialize(value) {
-    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+    const ms = value instanceof Date ? value.getTime() : Number.NaN;
+    if (!Number.isNaN(ms)) return isoString(ms);
     return (DateTimeResolver.serialize(value) as Date).toISOString();
   },
 });

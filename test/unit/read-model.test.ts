@@ -1,5 +1,6 @@
 import { parse, type FragmentDefinitionNode, type OperationDefinitionNode, type FieldNode } from 'graphql';
 import { pgTime } from '../../src/infra/read-model';
+import { isoString } from '../../src/schema/scalars';
 import { selectedFieldNodes, selectedFields } from '../../src/schema/selection';
 
 describe('pgTime', () => {
@@ -61,5 +62,13 @@ describe('selectedFields', () => {
     const merged = selectedFields({ fieldNodes: findings, fragments }, 'edges', 'node');
     expect([...merged].sort()).toEqual(['id', 'riskLevel', 'summary']);
     expect([...selectedFields({ fieldNodes: findings, fragments })].sort()).toEqual(['edges', 'totalCount']);
+  });
+});
+
+describe('isoString', () => {
+  it('writes what Date#toISOString writes', () => {
+    const edges = [0, -1, 951_782_400_000, 951_868_799_999, 4_102_444_799_999, 253_402_300_799_999, -30_610_224_000_000, -30_610_224_000_001, 253_402_300_800_000];
+    const random = Array.from({ length: 5000 }, (_, i) => Math.floor(Date.UTC(1000, 0, 1) + ((i * 7_919_191_919) % 2.5e14)));
+    for (const ms of [...edges, ...random]) expect(isoString(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -36,7 +36,7 @@ export class AuditLogFilter {
   text?: string | null;
 }
 
-@ObjectType({ description: 'The outcome of walking the audit chain' })
+@ObjectType({ simpleResolvers: true, description: 'The outcome of walking the audit chain' })
 export class AuditChainVerification {
   @Field({ description: 'True when every entry after the retention anchor verifies' })
   ok!: boolean;
@@ -48,7 +48,7 @@ export class AuditChainVerification {
   firstBrokenSeq!: string | null;
 }
 
-@ObjectType({ description: 'Audit entries as JSON Lines, oldest first; each line holds every stored field' })
+@ObjectType({ simpleResolvers: true, description: 'Audit entries as JSON Lines, oldest first; each line holds every stored field' })
 export class AuditExport {
   @Field({ description: 'Always "jsonl"' })
   format!: string;

@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 
 /** What a sign-in or a refresh returns. */
-@ObjectType({ description: 'An access token (short-lived JWT) and the refresh token that renews it' })
+@ObjectType({ simpleResolvers: true, description: 'An access token (short-lived JWT) and the refresh token that renews it' })
 export class AuthPayload {
   @Field({ description: 'Send as `Authorization: Bearer <accessToken>`' })
   accessToken!: string;
@@ -18,7 +18,7 @@ export class AuthPayload {
 }
 
 /** A TOTP enrolment to confirm with `confirmMfa`. */
-@ObjectType({ description: 'A new TOTP secret; it becomes active once confirmMfa sees a code from it' })
+@ObjectType({ simpleResolvers: true, description: 'A new TOTP secret; it becomes active once confirmMfa sees a code from it' })
 export class MfaEnrollment {
   @Field({ description: 'Base32 secret for manual entry' })
   secret!: string;

@@ -5,7 +5,7 @@ import { ConnectionType } from '../../schema/connection';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
 
-@ObjectType({ description: 'A step of a running backup, pushed by `backupProgress`' })
+@ObjectType({ simpleResolvers: true, description: 'A step of a running backup, pushed by `backupProgress`' })
 export class BackupProgress {
   @Field(() => ID)
   id!: string;
@@ -23,7 +23,7 @@ export class BackupProgress {
   error!: string | null;
 }
 
-@ObjectType({ description: 'What a restore did' })
+@ObjectType({ simpleResolvers: true, description: 'What a restore did' })
 export class RestoreResult {
   @Field({ description: 'True when the database now holds the backup' })
   ok!: boolean;

@@ -1,7 +1,7 @@
 import { Field, Float, ObjectType } from 'type-graphql';
 import { HealthStatus } from '../../schema/enums';
 
-@ObjectType({ description: 'One dependency of the gateway and how it is doing' })
+@ObjectType({ simpleResolvers: true, description: 'One dependency of the gateway and how it is doing' })
 export class HealthComponent {
   @Field()
   name!: string;
@@ -16,7 +16,7 @@ export class HealthComponent {
   detail?: string | null;
 }
 
-@ObjectType({ description: 'Overall health; components and details need ADMIN_ACCESS' })
+@ObjectType({ simpleResolvers: true, description: 'Overall health; components and details need ADMIN_ACCESS' })
 export class Health {
   @Field(() => HealthStatus)
   status!: HealthStatus;

@@ -185,7 +185,7 @@ export class InvestigationResolver {
     // executed one after another, which makes replacing them here safe.
     const em = ctx.em.fork({ clear: true });
     ctx.em = em;
-    ctx.loaders = createLoaders(em);
+    ctx.loaders = createLoaders(() => em);
     resetPiiReads(ctx);
     const investigation = await ctx.services.investigations.reload(em, event.id);
     if (!investigation) throw new NotFoundError('Investigation', event.id);

@@ -9,7 +9,7 @@ export const InvestigationConnection = ConnectionType(Investigation, 'Investigat
 /** A page of an investigation's findings, newest first. */
 export const FindingConnection = ConnectionType(Finding, 'Finding');
 
-@ObjectType({ description: 'An investigation rendered as a file; subject* data only for viewers with ACCESS_PII' })
+@ObjectType({ simpleResolvers: true, description: 'An investigation rendered as a file; subject* data only for viewers with ACCESS_PII' })
 export class InvestigationExport {
   @Field(() => ExportFormat)
   format!: ExportFormat;

@@ -1,6 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'One configuration check of the security audit' })
+@ObjectType({ simpleResolvers: true, description: 'One configuration check of the security audit' })
 export class SecurityCheck {
   @Field()
   name!: string;
@@ -12,7 +12,7 @@ export class SecurityCheck {
   message!: string;
 }
 
-@ObjectType({ description: 'How safe the running configuration is' })
+@ObjectType({ simpleResolvers: true, description: 'How safe the running configuration is' })
 export class SecurityAudit {
   @Field(() => Float, { description: '(failures*10 + warnings*5) / total_checks * 10' })
   riskScore!: number;
@@ -24,7 +24,7 @@ export class SecurityAudit {
   checks!: SecurityCheck[];
 }
 
-@ObjectType({ description: "Counters of this instance's response/entity cache since it started" })
+@ObjectType({ simpleResolvers: true, description: "Counters of this instance's response/entity cache since it started" })
 export class CacheStats {
   @Field()
   enabled!: boolean;
@@ -45,7 +45,7 @@ export class CacheStats {
   redisConnected!: boolean;
 }
 
-@ObjectType({ description: "Connections to the gateway's database in one pg_stat_activity state" })
+@ObjectType({ simpleResolvers: true, description: "Connections to the gateway's database in one pg_stat_activity state" })
 export class ConnectionStateCount {
   @Field({ description: 'active, idle, idle in transaction … (background for server processes)' })
   state!: string;
@@ -54,7 +54,7 @@ export class ConnectionStateCount {
   count!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TableSize {
   @Field({ description: 'schema.table' })
   name!: string;
@@ -66,7 +66,7 @@ export class TableSize {
   rowEstimate?: number | null;
 }
 
-@ObjectType({ description: 'A statement text this instance saw slower than the threshold' })
+@ObjectType({ simpleResolvers: true, description: 'A statement text this instance saw slower than the threshold' })
 export class SlowStatement {
   @Field({ description: 'The SQL with placeholders; bound values are never kept' })
   statement!: string;
@@ -84,7 +84,7 @@ export class SlowStatement {
   lastSeenAt!: Date;
 }
 
-@ObjectType({ description: "This instance's database connection pool" })
+@ObjectType({ simpleResolvers: true, description: "This instance's database connection pool" })
 export class DatabasePool {
   @Field(() => Int)
   used!: number;
@@ -99,7 +99,7 @@ export class DatabasePool {
   max!: number;
 }
 
-@ObjectType({ description: "PostgreSQL's view of the gateway's database" })
+@ObjectType({ simpleResolvers: true, description: "PostgreSQL's view of the gateway's database" })
 export class DatabaseStats {
   @Field()
   databaseName!: string;

@@ -8,10 +8,10 @@ export interface BackupLoaders {
   backupVerifications: DataLoader<string, BackupVerification[]>;
 }
 
-export function createBackupLoaders(em: EntityManager): BackupLoaders {
+export function createBackupLoaders(em: () => EntityManager): BackupLoaders {
   return {
     backupVerifications: new DataLoader(async (ids) => {
-      const rows = await em.find(BackupVerification, { backupId: { $in: [...ids] } }, { orderBy: { at: 'desc', id: 'desc' } });
+      const rows = await em().find(BackupVerification, { backupId: { $in: [...ids] } }, { orderBy: { at: 'desc', id: 'desc' } });
       const byBackup = new Map<string, BackupVerification[]>(ids.map((id) => [id, []]));
       for (const row of rows) byBackup.get(row.backupId)?.push(row);
       return ids.map((id) => byBackup.get(id) ?? []);

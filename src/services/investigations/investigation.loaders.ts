@@ -17,19 +17,19 @@ export interface InvestigationLoaders {
   investigationNotes: DataLoader<string, Note[]>;
 }
 
-export function createInvestigationLoaders(em: EntityManager): InvestigationLoaders {
+export function createInvestigationLoaders(em: () => EntityManager): InvestigationLoaders {
   const findingLoaders = new Map<string, DataLoader<string, Page<Finding>>>();
   return {
     investigationFindings(first, after, shape = FULL_FINDING_PAGE) {
       const key = JSON.stringify([first, after, shape.key]);
       let loader = findingLoaders.get(key);
       if (!loader) {
-        loader = new DataLoader((ids) => loadFindingPages(em, ids, { first, after, shape }));
+        loader = new DataLoader((ids) => loadFindingPages(em(), ids, { first, after, shape }));
         findingLoaders.set(key, loader);
       }
       return loader;
     },
-    investigationActions: new DataLoader((ids) => loadActions(em, ids)),
-    investigationNotes: new DataLoader((ids) => loadNotes(em, ids)),
+    investigationActions: new DataLoader((ids) => loadActions(em(), ids)),
+    investigationNotes: new DataLoader((ids) => loadNotes(em(), ids)),
   };
 }
