@@ -114,31 +114,32 @@ export async function createContext(deps: ContextDeps, source: RequestSource): P
   const requestId = source.requestId ?? randomUUID();
   let em: EntityManager | undefined;
   let logger: Logger | undefined;
-  const context: Omit<Context, 'em' | 'logger'> = {
-    requestId,
-    viewer: await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket }),
-    ip: source.ip,
-    userAgent: source.userAgent ?? null,
-    loaders: createLoaders(() => (context as Context).em),
-    services: deps.services,
-    pubsub: deps.pubsub,
-    config: deps.config,
-    operationName: null,
-  };
-  return Object.defineProperties(context, {
+  // The lazy properties live on a prototype of this request's own: Apollo copies the context's own
+  // properties for each operation (which would call the getters), never its prototype.
+  const lazy = Object.create(Object.prototype, {
     em: {
       get: () => (em ??= deps.orm.em.fork()),
       set: (value: EntityManager) => {
         em = value;
       },
-      enumerable: true,
     },
     logger: {
       get: () => (logger ??= deps.logger.child({ requestId })),
       set: (value: Logger) => {
         logger = value;
       },
-      enumerable: true,
     },
-  }) as Context;
+  }) as Pick<Context, 'em' | 'logger'>;
+  const context: Context = Object.assign(Object.create(lazy) as Context, {
+    requestId,
+    viewer: await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket }),
+    ip: source.ip,
+    userAgent: source.userAgent ?? null,
+    loaders: createLoaders(() => lazy.em),
+    services: deps.services,
+    pubsub: deps.pubsub,
+    config: deps.config,
+    operationName: null,
+  });
+  return context;
 }

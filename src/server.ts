@@ -206,7 +206,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
             authorization,
             websocket: true,
           });
-          return { ...context, closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) };
+          // Assigned, not spread: the context's lazy properties live on its prototype (see createContext).
+          return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
         },
         onOperation: countSubscriptions(services.metrics),
         onSubscribe: protection.onSubscribe,

@@ -19,7 +19,8 @@ const INVESTIGATION_COLUMNS = [
   'id', 'title', 'description', 'trigger', 'status', 'risk_level', 'assignee_id', 'created_by_id',
   'tags', 'version', 'created_at', 'updated_at', 'closed_at',
 ];
-const INVESTIGATION_SELECT = INVESTIGATION_COLUMNS.map((c) => `i.${c}`).join(', ');
+// Tags travel as JSON: the driver's parser for PostgreSQL array text reads character by character.
+const INVESTIGATION_SELECT = INVESTIGATION_COLUMNS.map((c) => (c === 'tags' ? 'to_json(i.tags) as tags' : `i.${c}`)).join(', ');
 
 
 /**
