@@ -1,4 +1,4 @@
-import DataLoader from 'dataloader';
+import { PrimedLoader } from './infra/primed-loader';
 import { User } from './entities/user.entity';
 import type { EntityManager } from './infra/db';
 import { loadUsers } from './services/users/user.queries';
@@ -11,13 +11,13 @@ import { createBackupLoaders, type BackupLoaders } from './services/backups/back
  */
 export interface Loaders extends InvestigationLoaders, BackupLoaders {
   /** Users by id as shown in responses (null for an unknown id), one statement per tick. */
-  userById: DataLoader<string, User | null>;
+  userById: PrimedLoader<string, User | null>;
 }
 
 /** The loaders of one request; `em` gives the request's EntityManager (made on first use). */
 export function createLoaders(em: () => EntityManager): Loaders {
   return {
-    userById: new DataLoader((ids) => loadUsers(em(), ids)),
+    userById: new PrimedLoader((ids) => loadUsers(em(), ids)),
     ...createInvestigationLoaders(em),
     ...createBackupLoaders(em),
   };

@@ -192,16 +192,21 @@ export class InvestigationResolver {
     return investigation;
   }
 
+  // The nested fields answer with the value itself when the page primed it (see `investigations`).
   @FieldResolver(() => User, { nullable: true })
-  async assignee(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<User | null> {
-    return investigation.assigneeId ? ctx.loaders.userById.load(investigation.assigneeId) : null;
+  assignee(@Root() investigation: Investigation, @Ctx() ctx: Context): User | null | Promise<User | null> {
+    return investigation.assigneeId ? ctx.loaders.userById.get(investigation.assigneeId) : null;
   }
 
   @FieldResolver(() => User)
-  async createdBy(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<User> {
-    const user = await ctx.loaders.userById.load(investigation.createdById);
-    if (!user) throw new NotFoundError('User', investigation.createdById);
-    return user;
+  createdBy(@Root() investigation: Investigation, @Ctx() ctx: Context): User | Promise<User> {
+    const id = investigation.createdById;
+    const known = (user: User | null): User => {
+      if (!user) throw new NotFoundError('User', id);
+      return user;
+    };
+    const user = ctx.loaders.userById.get(id);
+    return user instanceof Promise ? user.then(known) : known(user);
   }
 
   @FieldResolver(() => FindingConnection, { description: 'Newest first; `first` 0–100 (default 20)' })
@@ -211,13 +216,13 @@ export class InvestigationResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
-  ): Promise<Page<Finding>> {
-    return ctx.loaders.investigationFindings(pageSize(first), after ?? null, findingShapeOf(info)).load(investigation.id);
+  ): Page<Finding> | Promise<Page<Finding>> {
+    return ctx.loaders.investigationFindings(pageSize(first), after ?? null, findingShapeOf(info)).get(investigation.id);
   }
 
   @FieldResolver(() => [RecommendedAction], { description: 'Oldest first; at most 100 per investigation' })
-  actions(@Root() investigation: Investigation, @Ctx() ctx: Context): Promise<RecommendedAction[]> {
-    return ctx.loaders.investigationActions.load(investigation.id);
+  actions(@Root() investigation: Investigation, @Ctx() ctx: Context): RecommendedAction[] | Promise<RecommendedAction[]> {
+    return ctx.loaders.investigationActions.get(investigation.id);
   }
 
   @FieldResolver(() => [Note], { description: 'Oldest first; at most 500 per investigation' })

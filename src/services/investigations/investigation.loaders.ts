@@ -1,4 +1,4 @@
-import DataLoader from 'dataloader';
+import { PrimedLoader } from '../../infra/primed-loader';
 import type { Finding } from '../../entities/finding.entity';
 import type { Note } from '../../entities/note.entity';
 import type { RecommendedAction } from '../../entities/recommended-action.entity';
@@ -12,24 +12,24 @@ export interface InvestigationLoaders {
    * Findings pages for one `(first, after)` and shape (what the selection reads; every field by
    * default): all parents asking the same page share one statement.
    */
-  investigationFindings(first: number, after: string | null, shape?: FindingPageShape): DataLoader<string, Page<Finding>>;
-  investigationActions: DataLoader<string, RecommendedAction[]>;
-  investigationNotes: DataLoader<string, Note[]>;
+  investigationFindings(first: number, after: string | null, shape?: FindingPageShape): PrimedLoader<string, Page<Finding>>;
+  investigationActions: PrimedLoader<string, RecommendedAction[]>;
+  investigationNotes: PrimedLoader<string, Note[]>;
 }
 
 export function createInvestigationLoaders(em: () => EntityManager): InvestigationLoaders {
-  const findingLoaders = new Map<string, DataLoader<string, Page<Finding>>>();
+  const findingLoaders = new Map<string, PrimedLoader<string, Page<Finding>>>();
   return {
     investigationFindings(first, after, shape = FULL_FINDING_PAGE) {
       const key = JSON.stringify([first, after, shape.key]);
       let loader = findingLoaders.get(key);
       if (!loader) {
-        loader = new DataLoader((ids) => loadFindingPages(em(), ids, { first, after, shape }));
+        loader = new PrimedLoader((ids) => loadFindingPages(em(), ids, { first, after, shape }));
         findingLoaders.set(key, loader);
       }
       return loader;
     },
-    investigationActions: new DataLoader((ids) => loadActions(em(), ids)),
-    investigationNotes: new DataLoader((ids) => loadNotes(em(), ids)),
+    investigationActions: new PrimedLoader((ids) => loadActions(em(), ids)),
+    investigationNotes: new PrimedLoader((ids) => loadNotes(em(), ids)),
   };
 }
