@@ -1,10 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { getOperationAST, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { RequestMeta } from '../context';
 import { ErrorCode } from '../errors';
 import { analyzeOperation, checkOperationLimits, checkTokens, type OperationLimits } from '../protection/operation-analysis';
 import type { SecurityEventRecorder } from '../protection/security-events';
 import { lookUpTrustedDocument, type TrustedDocumentManifest } from '../protection/trusted-documents';
+
+/** Characters of document text whose verdict is remembered. */
+const PASSED_DOCUMENTS_BYTES = 4_000_000;
 
 export interface DocumentGuardDeps {
   schema: GraphQLSchema;
@@ -56,6 +60,10 @@ function persistedHash(params: GraphQLParams): string | undefined {
  */
 export function registerDocumentGuard(app: FastifyInstance, deps: DocumentGuardDeps): void {
   const shapeLimits: OperationLimits = { ...deps.limits, maxCost: Number.POSITIVE_INFINITY };
+  // The verdict depends on the text and operation name alone, and clients repeat their documents:
+  // documents that passed are remembered (by text, up to a few megabytes of it) and not lexed,
+  // parsed and measured again. Refusals are always worked out anew (and recorded).
+  const passed = new LRUCache<string, true>({ maxSize: PASSED_DOCUMENTS_BYTES, sizeCalculation: (_value, key) => key.length || 1 });
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== '/graphql' || (request.method !== 'GET' && request.method !== 'POST')) return;
     const isGet = request.method === 'GET';
@@ -81,6 +89,8 @@ export function registerDocumentGuard(app: FastifyInstance, deps: DocumentGuardD
       return;
     }
     if (query === undefined) return;
+    const verdictKey = `${typeof params.operationName === 'string' ? params.operationName : ''}\n${query}`;
+    if (passed.has(verdictKey)) return;
 
     const tooMany = checkTokens(query, deps.limits.maxTokens);
     if (tooMany) {
@@ -101,6 +111,7 @@ export function registerDocumentGuard(app: FastifyInstance, deps: DocumentGuardD
       deps.record(metaOf(request), { action: 'QUERY_TOO_COMPLEX', reason: refusal.message, changes: figure });
       return refuse(reply, request, 400, refusal);
     }
+    passed.set(verdictKey, true);
   });
 }
 

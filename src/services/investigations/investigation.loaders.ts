@@ -21,7 +21,7 @@ export function createInvestigationLoaders(em: () => EntityManager): Investigati
   const findingLoaders = new Map<string, PrimedLoader<string, Page<Finding>>>();
   return {
     investigationFindings(first, after, shape = FULL_FINDING_PAGE) {
-      const key = JSON.stringify([first, after, shape.key]);
+      const key = `${first}|${shape.key}|${after === null ? '-' : `+${after}`}`;
       let loader = findingLoaders.get(key);
       if (!loader) {
         loader = new PrimedLoader((ids) => loadFindingPages(em(), ids, { first, after, shape }));
