@@ -104,42 +104,66 @@ export function requestIdFrom(header: unknown): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
+/** The parts of a context made on first use, shared by the copies Apollo makes of it. */
+interface LazyParts {
+  deps: ContextDeps;
+  requestId: string;
+  em?: EntityManager;
+  logger?: Logger;
+}
+
 /**
- * Builds the context of one HTTP request or one websocket operation. The EntityManager fork and
- * the request's child logger are made on first use: a read served by the read model (see
- * read-model.ts) needs neither, and forking an EntityManager (identity map, unit of work) for
- * every request was a measurable share of its allocations.
+ * A request's context. The EntityManager fork and the child logger are made on first use: a read
+ * served by the read model (see read-model.ts) needs neither, and forking an EntityManager
+ * (identity map, unit of work) for every request was a measurable share of its allocations. The
+ * getters live on this class's prototype, shared by every context (property access on contexts
+ * stays monomorphic), and read an own `lazy` object, which Apollo's per-operation copy of the
+ * context carries along (it copies own properties onto an object of the same prototype).
  */
+class RequestContext implements Context {
+  viewer: Viewer | null = null;
+  ip = '';
+  userAgent: string | null = null;
+  loaders!: Loaders;
+  services!: Services;
+  pubsub!: VigilPubSub;
+  config!: Config;
+  operationName: string | null = null;
+  closeConnection?: (code: number, reason: string) => void;
+
+  constructor(
+    readonly requestId: string,
+    private readonly lazy: LazyParts,
+  ) {}
+
+  get em(): EntityManager {
+    return (this.lazy.em ??= this.lazy.deps.orm.em.fork());
+  }
+
+  set em(value: EntityManager) {
+    this.lazy.em = value;
+  }
+
+  get logger(): Logger {
+    return (this.lazy.logger ??= this.lazy.deps.logger.child({ requestId: this.lazy.requestId }));
+  }
+
+  set logger(value: Logger) {
+    this.lazy.logger = value;
+  }
+}
+
+/** Builds the context of one HTTP request or one websocket operation. */
 export async function createContext(deps: ContextDeps, source: RequestSource): Promise<Context> {
   const requestId = source.requestId ?? randomUUID();
-  let em: EntityManager | undefined;
-  let logger: Logger | undefined;
-  // The lazy properties live on a prototype of this request's own: Apollo copies the context's own
-  // properties for each operation (which would call the getters), never its prototype.
-  const lazy = Object.create(Object.prototype, {
-    em: {
-      get: () => (em ??= deps.orm.em.fork()),
-      set: (value: EntityManager) => {
-        em = value;
-      },
-    },
-    logger: {
-      get: () => (logger ??= deps.logger.child({ requestId })),
-      set: (value: Logger) => {
-        logger = value;
-      },
-    },
-  }) as Pick<Context, 'em' | 'logger'>;
-  const context: Context = Object.assign(Object.create(lazy) as Context, {
-    requestId,
-    viewer: await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket }),
-    ip: source.ip,
-    userAgent: source.userAgent ?? null,
-    loaders: createLoaders(() => lazy.em),
-    services: deps.services,
-    pubsub: deps.pubsub,
-    config: deps.config,
-    operationName: null,
-  });
+  const lazy: LazyParts = { deps, requestId };
+  const context = new RequestContext(requestId, lazy);
+  context.viewer = await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket });
+  context.ip = source.ip;
+  context.userAgent = source.userAgent ?? null;
+  context.loaders = createLoaders(() => context.em);
+  context.services = deps.services;
+  context.pubsub = deps.pubsub;
+  context.config = deps.config;
   return context;
 }

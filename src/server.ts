@@ -206,7 +206,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
             authorization,
             websocket: true,
           });
-          // Assigned, not spread: the context's lazy properties live on its prototype (see createContext).
+          // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
           return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
         },
         onOperation: countSubscriptions(services.metrics),
