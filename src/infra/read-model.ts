@@ -209,3 +209,23 @@ export async function readRows<R = Record<string, unknown>>(em: EntityManager, s
     await client.releaseConnection(connection);
   }
 }
+
+/** A `where` clause and its parameters, numbered from `$1`, for statements run by {@link readRows}. */
+export class SqlConditions {
+  readonly parts: string[] = [];
+  readonly values: unknown[] = [];
+
+  /** Adds a parameter and returns its placeholder. */
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  add(condition: string): void {
+    this.parts.push(condition);
+  }
+
+  get where(): string {
+    return this.parts.length ? `where ${this.parts.join(' and ')}` : '';
+  }
+}

@@ -137,6 +137,10 @@ describe('alert lifecycle over HTTP', () => {
     const page2 = await graphql(server.url, AlertsDocument, { first: 2, after: page1.data!.alerts.pageInfo.endCursor, filter: { source } }, { token: viewer });
     expect(page2.data!.alerts.edges.map((e) => e.node.title)).toEqual(['listed 1', 'listed 0']);
     expect(page2.data!.alerts.pageInfo.hasNextPage).toBe(false);
+    // Past the last one: no rows, and the total still counts the filter's matches.
+    const page3 = await graphql(server.url, AlertsDocument, { first: 2, after: page2.data!.alerts.pageInfo.endCursor, filter: { source } }, { token: viewer });
+    expect(page3.data!.alerts.edges).toEqual([]);
+    expect(page3.data!.alerts.totalCount).toBe(4);
 
     const errors = await graphql(server.url, AlertsDocument, { filter: { source, level: 'ERROR', status: 'ACTIVE' } }, { token: viewer });
     expect(errors.data!.alerts.totalCount).toBe(2);
@@ -147,6 +151,9 @@ describe('alert lifecycle over HTTP', () => {
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const badCursor = await graphql(server.url, AlertsDocument, { after: 'nonsense' }, { token: viewer });
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const forgedId = Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000Z', 'not-a-uuid'])).toString('base64url');
+    const forged = await graphql(server.url, AlertsDocument, { after: forgedId }, { token: viewer });
+    expect(forged.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const tooMany = await graphql(server.url, AlertsDocument, { first: 101 }, { token: viewer });
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const one = await graphql(server.url, AlertByIdDocument, { id: page1.data!.alerts.edges[0]!.node.id }, { token: viewer });

@@ -7,9 +7,10 @@ import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { pageSize, type Page } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
 import type { AlertDeliverer } from './alert-deliverer';
+import { listAlerts } from './alert.queries';
 import { publishTopic, type AlertFeed } from './alert-feed';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
 
@@ -210,23 +211,7 @@ export class AlertService {
     const first = pageSize(args.first);
     const filter = args.filter ?? {};
     if (filter.from && filter.to && filter.from > filter.to) throw new BadUserInputError('from must not be after to', 'filter.from');
-    const where: Record<string, unknown> = {};
-    if (filter.level) where.level = filter.level;
-    if (filter.status) where.status = filter.status;
-    if (filter.source) where.source = filter.source;
-    if (filter.from || filter.to) where.firstSeenAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
-    const totalCount = await em.count(Alert, where);
-    const page: Record<string, unknown> = { ...where };
-    if (args.after) {
-      const [at, id] = decodeCursor(args.after, 2);
-      const time = new Date(String(at));
-      if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(time.getTime())) {
-        throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      }
-      page.$or = [{ firstSeenAt: { $lt: time } }, { firstSeenAt: time, id: { $lt: id } }];
-    }
-    const rows = await em.find(Alert, page, { orderBy: [{ firstSeenAt: 'desc' }, { id: 'desc' }], limit: first + 1 });
-    return toPage(rows, first, (a) => [a.firstSeenAt.toISOString(), a.id], totalCount);
+    return listAlerts(em, first, args.after, filter);
   }
 
   /** ACTIVE → ACKNOWLEDGED by the actor; stops escalation. */

@@ -5,7 +5,7 @@ import { RecommendedAction } from '../../entities/recommended-action.entity';
 import { BadUserInputError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import type { User } from '../../entities/user.entity';
-import { detached, detachedShells, pgTime, positionalRow, readPositional, readRows, readStatement, type RowField } from '../../infra/read-model';
+import { detached, detachedShells, pgTime, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
 import { userFromRow, userRow } from '../users/user.queries';
 import { decodeCursor, MAX_PAGE_SIZE, toPage, type CursorValues, type Page } from '../../schema/connection';
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
@@ -95,32 +95,12 @@ function toInvestigation(row: Row): Investigation {
   });
 }
 
-/** A `where` clause over `investigation as i` and its parameters, numbered from `$1`. */
-class Conditions {
-  readonly parts: string[] = [];
-  readonly values: unknown[] = [];
-
-  /** Adds a parameter and returns its placeholder. */
-  param(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-
-  add(condition: string): void {
-    this.parts.push(condition);
-  }
-
-  get where(): string {
-    return this.parts.length ? `where ${this.parts.join(' and ')}` : '';
-  }
-}
-
 /**
  * Every filter condition, in a fixed order and with lists as arrays, so a filter's statement text
  * depends only on which conditions are set (one prepared statement per combination, not per value).
  */
-function filterConditions(filter: InvestigationListFilter): Conditions {
-  const c = new Conditions();
+function filterConditions(filter: InvestigationListFilter): SqlConditions {
+  const c = new SqlConditions();
   if (filter.status) c.add(`i.status = any(${c.param(filter.status)}::text[])`);
   if (filter.riskLevel) c.add(`i.risk_level = any(${c.param(filter.riskLevel)}::text[])`);
   if (filter.assigneeId) c.add(`i.assignee_id = ${c.param(filter.assigneeId)}::uuid`);
