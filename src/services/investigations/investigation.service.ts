@@ -239,11 +239,10 @@ export class InvestigationService {
     await em.transactional(async (tx) => {
       const investigation = await tx.findOne(Investigation, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       if (!investigation) throw new NotFoundError('Investigation', id);
-      const [findings, actions, notes] = await Promise.all([
-        tx.count(Finding, { investigationId: id }),
-        tx.count(RecommendedAction, { investigationId: id }),
-        tx.count(Note, { investigationId: id }),
-      ]);
+      // One after another: a transaction is one connection, which runs one statement at a time.
+      const findings = await tx.count(Finding, { investigationId: id });
+      const actions = await tx.count(RecommendedAction, { investigationId: id });
+      const notes = await tx.count(Note, { investigationId: id });
       const before = snapshot(investigation);
       tx.remove(investigation);
       await tx.flush();
@@ -422,11 +421,11 @@ export class InvestigationService {
       // export sees one consistent state (the audit trail needs READ COMMITTED, not a snapshot).
       const investigation = await tx.findOne(Investigation, { id }, { lockMode: LockMode.PESSIMISTIC_READ, refresh: true });
       if (!investigation) throw new NotFoundError('Investigation', id);
-      const [findings, actions, notes] = await Promise.all([
-        tx.find(Finding, { investigationId: id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
-        tx.find(RecommendedAction, { investigationId: id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
-        tx.find(Note, { investigationId: id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
-      ]);
+      // One after another: a transaction is one connection, which runs one statement at a time.
+      const order = { orderBy: { createdAt: 'asc', id: 'asc' } } as const;
+      const findings = await tx.find(Finding, { investigationId: id }, order);
+      const actions = await tx.find(RecommendedAction, { investigationId: id }, order);
+      const notes = await tx.find(Note, { investigationId: id }, order);
       const file = buildExport({ investigation, findings, actions, notes }, format, includePii);
       await this.deps.audit.record(tx, meta, {
         action: 'INVESTIGATION_EXPORT',
