@@ -4,6 +4,7 @@ import type { EntityManager } from '../../infra/db';
 import { detachedShells, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
 import { decodeCursor, toPage, type Page } from '../../schema/connection';
 import type { AlertListFilter } from './alert.service';
+import { isUuid } from '../../infra/ids';
 
 /** An alert as a positional row (see read-model.ts) over the `alert` row `a`. */
 const ALERT_FIELDS: readonly RowField[] = [
@@ -30,8 +31,6 @@ const ALERT_FIELDS: readonly RowField[] = [
   { name: 'createdById', sql: 'a.created_by_id', kind: 'text' },
 ];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const alertShell = detachedShells(Alert, ALERT_FIELDS.map((f) => f.name));
 
 /**
@@ -49,7 +48,7 @@ export async function listAlerts(em: EntityManager, first: number, after: string
   if (after) {
     const [at, id] = decodeCursor(after, 2);
     const time = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(time.getTime())) {
+    if (typeof at !== 'string' || !isUuid(id) || Number.isNaN(time.getTime())) {
       throw new BadUserInputError('after is not a cursor this list gave out', 'after');
     }
     c.add(`(a.first_seen_at, a.id) < (${c.param(time)}::timestamptz, ${c.param(id)}::uuid)`);

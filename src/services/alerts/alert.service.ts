@@ -13,6 +13,7 @@ import type { AlertDeliverer } from './alert-deliverer';
 import { listAlerts } from './alert.queries';
 import { publishTopic, type AlertFeed } from './alert-feed';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
+import { isUuid } from '../../infra/ids';
 
 /** Advisory lock keys: raising (dedup + seq assignment) and the escalation job. */
 export const ALERT_LOCKS = {
@@ -76,8 +77,6 @@ export interface AlertServiceDeps {
   /** Creates the investigation for {@link AlertService.openInvestigation}. */
   openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) => Promise<{ id: string }>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The default fingerprint: alerts with the same source and title are the same problem. */
 export function defaultFingerprint(source: string, title: string): string {
@@ -202,7 +201,7 @@ export class AlertService {
 
   /** An alert by id, or null. */
   async get(em: EntityManager, id: string): Promise<Alert | null> {
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     return em.findOne(Alert, { id });
   }
 
@@ -330,7 +329,7 @@ export class AlertService {
     action: string,
     apply: (alert: Alert, tx: EntityManager) => void | Promise<void>,
   ): Promise<Alert> {
-    if (!UUID.test(id)) throw new NotFoundError('Alert', id);
+    if (!isUuid(id)) throw new NotFoundError('Alert', id);
     const alert = await this.deps.orm.em.fork().transactional(async (tx) => {
       const locked = await tx.findOne(Alert, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!locked) throw new NotFoundError('Alert', id);

@@ -9,6 +9,7 @@ import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
 import { CHAIN_TIME_SQL, chainTime, entryHash, normalizeChanges, storableString, type JsonValue } from './audit-canonical';
+import { isUuid } from '../../infra/ids';
 
 /** How an audited attempt ended. */
 export type AuditOutcome = 'SUCCESS' | 'DENIED' | 'FAILED';
@@ -161,7 +162,6 @@ export interface AuditServiceDeps {
   verifySchedule?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEQ = /^[1-9]\d{0,18}$/;
 
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -585,7 +585,7 @@ export class AuditService {
     const f = filter ?? {};
     const where: Record<string, unknown> = {};
     if (f.actorId) {
-      if (!UUID.test(f.actorId)) throw new BadUserInputError('filter.actorId must be a user id', 'filter.actorId');
+      if (!isUuid(f.actorId)) throw new BadUserInputError('filter.actorId must be a user id', 'filter.actorId');
       where.actorId = f.actorId;
     }
     if (f.action) where.action = f.action;

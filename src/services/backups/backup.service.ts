@@ -21,6 +21,7 @@ import { BackupScheduler } from './backup-scheduler';
 import { BACKUP_LOCKS, openDedicatedConnection, quoteIdent, tryLock, type HeldLock } from './backup-connection';
 import { backupFiles, readManifest, writeManifest, type BackupManifest } from './backup-manifest';
 import { findPgTools, libpqEnv, runTool, startTool, withDatabase, type BackupToolStatus, type PgTools } from './pg-tools';
+import { isUuid } from '../../infra/ids';
 
 /** Pub/sub topics of the backups area; payloads are plain JSON. */
 export const BACKUP_EVENTS = {
@@ -921,11 +922,6 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash('sha256');

@@ -11,8 +11,8 @@ import { decodeCursor, MAX_PAGE_SIZE, toPage, type CursorValues, type Page } fro
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
 import type { InvestigationListFilter, InvestigationListOrder } from './investigation.types';
 import { MAX_ACTIONS_PER_INVESTIGATION, MAX_NOTES_PER_INVESTIGATION } from './investigation.types';
+import { isUuid } from '../../infra/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 const INVESTIGATION_COLUMNS = [
@@ -185,7 +185,7 @@ export interface FindingPageRequest {
 function findingCursor(after: string | null): { time: string; id: string } | null {
   if (!after) return null;
   const [tag, time, id] = decodeCursor(after, 3);
-  if (tag !== FINDING_TAG || typeof time !== 'string' || !ISO_TIME.test(time) || typeof id !== 'string' || !UUID.test(id)) {
+  if (tag !== FINDING_TAG || typeof time !== 'string' || !ISO_TIME.test(time) || !isUuid(id)) {
     throw new BadUserInputError('after is not a cursor this list gave out', 'after');
   }
   return { time, id };
@@ -337,7 +337,7 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
   if (query.after) {
     afterValues = decodeCursor(query.after, 3);
     const [cursorTag, value, id] = afterValues;
-    if (cursorTag !== tag || value === undefined || !key.valid(value) || typeof id !== 'string' || !UUID.test(id)) {
+    if (cursorTag !== tag || value === undefined || !key.valid(value) || !isUuid(id)) {
       throw new BadUserInputError('after is not a cursor this list gave out for this order', 'after');
     }
   }

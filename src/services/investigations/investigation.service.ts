@@ -35,13 +35,7 @@ import {
   type InvestigationUpdatedEvent,
   type UpdateInvestigationData,
 } from './investigation.types';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether a string can be an id at all; anything else is simply not found. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+import { isUuid } from '../../infra/ids';
 
 export interface InvestigationServiceDeps {
   audit: AuditRecorder;
