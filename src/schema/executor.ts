@@ -42,7 +42,12 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
     if (entry.compiled) return entry.compiled;
     entry.seen += 1;
     if (entry.seen < COMPILE_AFTER) return undefined;
-    const compiled = compileQuery(schema, document, operationName);
+    let compiled: CompiledQuery | ExecutionResult;
+    try {
+      compiled = compileQuery(schema, document, operationName);
+    } catch {
+      compiled = { errors: [] };
+    }
     if (!isCompiledQuery(compiled)) {
       // Not compilable: keep running it through graphql-js, which reports any error itself.
       entry.seen = Number.NEGATIVE_INFINITY;
