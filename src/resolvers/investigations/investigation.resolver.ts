@@ -87,7 +87,7 @@ export class InvestigationResolver {
     @Arg('filter', () => InvestigationFilter, { nullable: true }) filter?: InvestigationFilter,
     @Arg('orderBy', () => InvestigationOrder, { nullable: true }) orderBy?: InvestigationOrder,
   ): Promise<Page<Investigation>> {
-    const include = process.env.NOINC ? {} : listIncludes(info);
+    const include = listIncludes(info);
     const result = await ctx.services.investigations.list(ctx.em, { first, after, filter, orderBy }, include);
     // What was read along with the page is handed to the loaders the nested fields use, so they
     // answer from it instead of asking the database again.
