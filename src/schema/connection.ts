@@ -58,6 +58,18 @@ export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE):
   return first;
 }
 
+/**
+ * The SQL `limit` of a page: one more row than `first`, which tells whether another page follows.
+ * Read statements write it into their text rather than pass it as a parameter: a prepared
+ * statement's generic plan does not know a parameter's value, and planned for an unknown limit it
+ * sorts the whole table instead of reading the first rows of an index. `first` must be what
+ * {@link pageSize} accepts.
+ */
+export function pageLimit(first: number): number {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw new Error(`invalid page size ${first}`);
+  return first + 1;
+}
+
 /** Cursor values: the sort key(s) of a row, ending with its id. */
 export type CursorValues = (string | number)[];
 

@@ -2,7 +2,7 @@ import { Alert } from '../../entities/alert.entity';
 import { BadUserInputError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import { detachedShells, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
-import { decodeCursor, toPage, type Page } from '../../schema/connection';
+import { decodeCursor, pageLimit, toPage, type Page } from '../../schema/connection';
 import type { AlertListFilter } from './alert.service';
 import { isUuid } from '../../infra/ids';
 
@@ -53,10 +53,8 @@ export async function listAlerts(em: EntityManager, first: number, after: string
     }
     c.add(`(a.first_seen_at, a.id) < (${c.param(time)}::timestamptz, ${c.param(id)}::uuid)`);
   }
-  // The page size is written into the text (see limitOf in investigation.queries.ts); `first` is a
-  // validated integer of 0–100.
   const text = `select to_json(${positionalRow(ALERT_FIELDS)}) as item, (${count}) as total
-    from alert a ${c.where} order by a.first_seen_at desc, a.id desc limit ${Math.trunc(first) + 1}`;
+    from alert a ${c.where} order by a.first_seen_at desc, a.id desc limit ${pageLimit(first)}`;
   const rows = await readRows<{ item: (string | null)[]; total: number }>(em, readStatement(text), c.values);
   // No row: nothing matches at all, unless the cursor is past the last one; only then count apart
   // (with the filter's parameters, which come before the cursor's).

@@ -7,7 +7,7 @@ import type { EntityManager } from '../../infra/db';
 import type { User } from '../../entities/user.entity';
 import { detached, detachedShells, pgTime, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
 import { userFromRow, userRow } from '../users/user.queries';
-import { decodeCursor, MAX_PAGE_SIZE, toPage, type CursorValues, type Page } from '../../schema/connection';
+import { decodeCursor, pageLimit, toPage, type CursorValues, type Page } from '../../schema/connection';
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
 import type { InvestigationListFilter, InvestigationListOrder } from './investigation.types';
 import { MAX_ACTIONS_PER_INVESTIGATION, MAX_NOTES_PER_INVESTIGATION } from './investigation.types';
@@ -21,18 +21,6 @@ const INVESTIGATION_COLUMNS = [
 ];
 // Tags travel as JSON: the driver's parser for PostgreSQL array text reads character by character.
 const INVESTIGATION_SELECT = INVESTIGATION_COLUMNS.map((c) => (c === 'tags' ? 'to_json(i.tags) as tags' : `i.${c}`)).join(', ');
-
-
-/**
- * A page's `limit` (one more row than `first`, which tells whether another page follows) written
- * into the statement, not passed as a parameter: a prepared statement's generic plan does not
- * know a parameter's value, and planned for an unknown limit it sorts the whole table instead of
- * reading the first rows of an index. `first` is a validated integer of 0–100 (`pageSize`).
- */
-function limitOf(first: number): number {
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw new Error(`invalid page size ${first}`);
-  return first + 1;
-}
 
 /** A timestamp as text with microseconds, so a cursor round-trips exactly what PostgreSQL stores. */
 const timeText = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -212,7 +200,7 @@ function findingColumns(
     : request.shape.row;
   const items = `to_json(array(select ${positionalRow(row)} from finding f
       where f.investigation_id = ${parent} ${after}
-      order by f.created_at desc, f.id desc limit ${limitOf(request.first)})) as ${prefix}items`;
+      order by f.created_at desc, f.id desc limit ${pageLimit(request.first)})) as ${prefix}items`;
   return request.shape.totalCount ? `${items}, ${total}` : items;
 }
 
@@ -366,7 +354,7 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
     from (select ${INVESTIGATION_SELECT}, ${key.column} as sort_key, ${key.cursorExpr} as cursor_key, (${countText}) as total_count
             from investigation i ${conditions.where}
            order by ${key.column} ${order}, i.id ${order}
-           limit ${limitOf(query.first)}) p
+           limit ${pageLimit(query.first)}) p
    order by p.sort_key ${order}, p.id ${order}`;
   const rows = await readRows<ListRow>(em, readStatement(pageText), conditions.values);
   // No row: nothing matches at all, unless the cursor is past the last one; only then count apart.
