@@ -152,7 +152,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
       csrfPrevention: true,
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger, schema), ...protection.apolloPlugins, ...performancePlugins()],
       ...protection.apolloOptions,
     });
     await apollo.start();

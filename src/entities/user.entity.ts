@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Role } from '../permissions/roles';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
 
 /**
  * Someone who signs in. The password hash and MFA secrets are never `@Field`s: they cannot reach
@@ -16,6 +17,7 @@ export class User {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
+  @Sensitive(Sensitivity.PII)
   @Field()
   @Property({ type: 'text' })
   email!: string;
