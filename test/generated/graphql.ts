@@ -290,7 +290,7 @@ export type AlertsQueryVariables = Exact<{
 }>;
 
 
-export type AlertsQuery = { alerts: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, level: AlertLevel, title: string, status: AlertStatus, source: string, count: number } }> } };
+export type AlertsQuery = { alerts: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, level: AlertLevel, title: string, status: AlertStatus, source: string, count: number } }> } | null };
 
 export type AlertByIdQueryVariables = Exact<{
   id: string | number;
@@ -319,12 +319,12 @@ export type AuditLogsQueryVariables = Exact<{
 }>;
 
 
-export type AuditLogsQuery = { auditLogs: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, at: string, actorId: string | null, actorEmail: string | null, actorRole: Role | null, action: string, resourceType: string | null, resourceId: string | null, outcome: AuditOutcome, changes: unknown, ip: string | null, userAgent: string | null, requestId: string | null, hash: string, prevHash: string | null } }> } };
+export type AuditLogsQuery = { auditLogs: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, at: string, actorId: string | null, actorEmail: string | null, actorRole: Role | null, action: string, resourceType: string | null, resourceId: string | null, outcome: AuditOutcome, changes: unknown, ip: string | null, userAgent: string | null, requestId: string | null, hash: string, prevHash: string | null } }> } | null };
 
 export type VerifyAuditChainQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type VerifyAuditChainQuery = { verifyAuditChain: { ok: boolean, checkedCount: string, firstBrokenSeq: string | null } };
+export type VerifyAuditChainQuery = { verifyAuditChain: { ok: boolean, checkedCount: string, firstBrokenSeq: string | null } | null };
 
 export type ExportAuditLogsMutationVariables = Exact<{
   filter?: AuditLogFilter | null | undefined;
@@ -538,7 +538,7 @@ export type BackupsQueryVariables = Exact<{
 }>;
 
 
-export type BackupsQuery = { backups: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, label: string | null, status: BackupStatus, trigger: BackupTrigger, startedAt: string, finishedAt: string | null, sizeBytes: number | null, sha256: string | null, error: string | null, manifest: unknown, createdBy: { id: string, email: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type BackupsQuery = { backups: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, label: string | null, status: BackupStatus, trigger: BackupTrigger, startedAt: string, finishedAt: string | null, sizeBytes: number | null, sha256: string | null, error: string | null, manifest: unknown, createdBy: { id: string, email: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type BackupByIdQueryVariables = Exact<{
   id: string | number;
@@ -656,7 +656,7 @@ export type UsersQueryVariables = Exact<{
 }>;
 
 
-export type UsersQuery = { users: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, email: string, role: Role, disabled: boolean } }> } };
+export type UsersQuery = { users: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, email: string, role: Role, disabled: boolean } }> } | null };
 
 export type CreateUserMutationVariables = Exact<{
   input: CreateUserInput;
@@ -706,21 +706,21 @@ export type InvestigationsQueryVariables = Exact<{
 }>;
 
 
-export type InvestigationsQuery = { investigations: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, title: string, status: InvestigationStatus, riskLevel: RiskLevel, tags: Array<string>, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type InvestigationsQuery = { investigations: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, title: string, status: InvestigationStatus, riskLevel: RiskLevel, tags: Array<string>, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type InvestigationsDeepQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
 
-export type InvestigationsDeepQuery = { investigations: { totalCount: number, edges: Array<{ node: { id: string, title: string, assignee: { id: string, email: string } | null, createdBy: { id: string, email: string }, findings: { totalCount: number, edges: Array<{ node: { id: string, summary: string } }> }, actions: Array<{ id: string, status: ActionStatus }>, notes: Array<{ id: string, body: string }> } }> } };
+export type InvestigationsDeepQuery = { investigations: { totalCount: number, edges: Array<{ node: { id: string, title: string, assignee: { id: string, email: string } | null, createdBy: { id: string, email: string }, findings: { totalCount: number, edges: Array<{ node: { id: string, summary: string } }> }, actions: Array<{ id: string, status: ActionStatus }>, notes: Array<{ id: string, body: string }> } }> } | null };
 
 export type InvestigationsWithPeopleQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
 
-export type InvestigationsWithPeopleQuery = { investigations: { edges: Array<{ node: { id: string, assignee: { id: string } | null, createdBy: { id: string }, actions: Array<{ id: string, owner: { id: string } | null }>, notes: Array<{ id: string, author: { id: string } | null }> } }> } };
+export type InvestigationsWithPeopleQuery = { investigations: { edges: Array<{ node: { id: string, assignee: { id: string } | null, createdBy: { id: string }, actions: Array<{ id: string, owner: { id: string } | null }>, notes: Array<{ id: string, author: { id: string } | null }> } }> } | null };
 
 export type CreateInvestigationMutationVariables = Exact<{
   input: CreateInvestigationInput;
@@ -795,17 +795,17 @@ export type InvestigationUpdatedSubscription = { investigationUpdated: { id: str
 export type SecurityAuditQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: string, checks: Array<{ name: string, status: string, message: string }> } };
+export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: string, checks: Array<{ name: string, status: string, message: string }> } | null };
 
 export type CacheStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: number, misses: number, hitRatePercent: number, invalidations: number, redisConnected: boolean } };
+export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: number, misses: number, hitRatePercent: number, invalidations: number, redisConnected: boolean } | null };
 
 export type DbStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: number | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } };
+export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: number | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } | null };
 
 export type HealthStatusOnlyQueryVariables = Exact<{ [key: string]: never; }>;
 

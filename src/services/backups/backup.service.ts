@@ -15,7 +15,7 @@ import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
 import { BackupScheduler } from './backup-scheduler';
 import { BACKUP_LOCKS, openDedicatedConnection, quoteIdent, tryLock, type HeldLock } from './backup-connection';
@@ -166,21 +166,24 @@ export class BackupService {
     return last?.finishedAt ?? null;
   }
 
-  /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  async list(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<Backup>> {
-    const size = pageSize(first);
+  /** Backups newest first (`startedAt` descending, ties by id), as a Relay page either way. */
+  async list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+    const window = pageWindow(args);
+    const { order, op } = keysetSql('desc', window);
     let where = {};
-    if (after) {
-      const [at, id] = decodeCursor(after, 2);
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [at, id] = decodeCursor(window.cursor, 2, argument);
       const time = new Date(String(at));
-      if (Number.isNaN(time.getTime())) throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      where = { $or: [{ startedAt: { $lt: time } }, { startedAt: time, id: { $lt: String(id) } }] };
+      if (Number.isNaN(time.getTime()) || !isUuid(id)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
+      const cmp = op === '<' ? '$lt' : '$gt';
+      where = { $or: [{ startedAt: { [cmp]: time } }, { startedAt: time, id: { [cmp]: String(id) } }] };
     }
     const [rows, totalCount] = await Promise.all([
-      em.find(Backup, where, { orderBy: { startedAt: 'desc', id: 'desc' }, limit: size + 1 }),
+      window.size === 0 ? Promise.resolve([]) : em.find(Backup, where, { orderBy: { startedAt: order, id: order }, limit: window.size + 1 }),
       em.count(Backup),
     ]);
-    return toPage(rows, size, (b) => [b.startedAt.toISOString(), b.id], totalCount);
+    return toPage(rows, window, (b) => [b.startedAt.toISOString(), b.id], totalCount);
   }
 
   async get(em: EntityManager, id: string): Promise<Backup | null> {
@@ -400,6 +403,20 @@ export class BackupService {
 
   // ---- progress ----------------------------------------------------------------------------
 
+  /** The progress of a backup as its row tells it now (a running one reads as STARTING); null for an unknown id. */
+  async progressNow(em: EntityManager, id: string): Promise<BackupProgressEvent | null> {
+    if (!isUuid(id)) return null;
+    const backup = await em.findOne(Backup, { id });
+    if (!backup) return null;
+    return {
+      id,
+      phase: backup.status === BackupStatus.RUNNING ? 'STARTING' : backup.status === BackupStatus.SUCCEEDED ? 'DONE' : 'FAILED',
+      bytesWritten: backup.sizeBytes ?? 0,
+      status: backup.status,
+      error: backup.error ?? null,
+    };
+  }
+
   /**
    * Progress of one backup: the current state first, then every change until it ends
    * (SUCCEEDED or FAILED), after which the stream completes.
@@ -411,15 +428,9 @@ export class BackupService {
     const iterator = events[Symbol.asyncIterator]();
     try {
       const stateOf = async (): Promise<BackupProgressEvent> => {
-        const backup = await em.fork().findOne(Backup, { id });
-        if (!backup) throw new NotFoundError('Backup', id);
-        return {
-          id,
-          phase: backup.status === BackupStatus.RUNNING ? 'STARTING' : backup.status === BackupStatus.SUCCEEDED ? 'DONE' : 'FAILED',
-          bytesWritten: backup.sizeBytes ?? 0,
-          status: backup.status,
-          error: backup.error ?? null,
-        };
+        const state = await this.progressNow(em.fork(), id);
+        if (!state) throw new NotFoundError('Backup', id);
+        return state;
       };
       const current = await stateOf();
       yield current;
