@@ -84,7 +84,7 @@ describe('backups over GraphQL', () => {
     expect(backup.trigger).toBe('MANUAL');
     expect(backup.createdBy?.email).toMatch(/^admin-/);
     const last = events.at(-1)!;
-    expect(last).toMatchObject({ id: backup.id, phase: 'DONE', status: 'SUCCEEDED', error: null });
+    expect(last).toMatchObject({ id: `BackupProgress:${backup.id}`, backupId: backup.id, phase: 'DONE', status: 'SUCCEEDED', error: null });
     expect(last.bytesWritten).toBeGreaterThan(0);
 
     const shown = await graphql(server.url, BackupByIdDocument, { id: backup.id }, { token: admin });
