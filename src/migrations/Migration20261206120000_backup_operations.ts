@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * is still known afterwards, and a sequence number handed out before a restore is never handed
  * out again.
  */
-export class Migration20261206001000_backup_operations extends Migration {
+export class Migration20261206120000_backup_operations extends Migration {
   override async up(): Promise<void> {
     // owner_pid/owner_backend_start name the PostgreSQL session that holds the operation: while
     // that session exists the operation is alive; when its instance dies, PostgreSQL ends it.
