@@ -94,7 +94,20 @@ export function serializeError(error: unknown, depth = 0): unknown {
   return serialized;
 }
 
-/** Creates the process logger: JSON lines, credentials redacted, database errors without values. */
+/**
+ * A line's own fields with a caller's `level` moved to `payloadLevel`: pino writes its level first,
+ * and a second `level` key would win in most JSON parsers, so level filters would misread the line.
+ */
+export function withoutLevelKey(fields: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.prototype.hasOwnProperty.call(fields, 'level')) return fields;
+  const { level, ...rest } = fields;
+  return { ...rest, payloadLevel: level };
+}
+
+/**
+ * Creates the process logger: JSON lines with exactly one `level` key, credentials redacted,
+ * database errors without values.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -103,7 +116,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: REDACTED },
       serializers: { err: serializeError, error: serializeError },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: withoutLevelKey },
     },
     destination,
   );

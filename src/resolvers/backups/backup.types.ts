@@ -1,14 +1,18 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { Backup } from '../../entities/backup.entity';
-import { BackupStatus } from '../../schema/backup.enums';
+import { BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
 import { ConnectionType } from '../../schema/connection';
+import { Node } from '../../schema/node';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
 
-@ObjectType({ simpleResolvers: true, description: 'A step of a running backup, pushed by `backupProgress`' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A step of a running backup, pushed by `backupProgress`' })
 export class BackupProgress {
-  @Field(() => ID)
+  @Field(() => ID, { description: "`BackupProgress:<backup id>`: its own id, so a client cache never mixes it with the Backup's record" })
   id!: string;
+
+  @Field(() => ID, { description: 'The id of the backup this is the progress of' })
+  backupId!: string;
 
   @Field({ description: 'STARTING, SNAPSHOT, DUMPING, FINALIZING, DONE or FAILED' })
   phase!: string;
@@ -31,11 +35,17 @@ export class RestoreResult {
   @Field(() => Backup)
   backup!: Backup;
 
-  @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first' })
+  @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first (null when the restore stopped before it)' })
   safetyBackup!: Backup | null;
 
-  @Field({ description: 'True when the restore failed and the safety backup was put back' })
+  @Field({
+    description:
+      'True when the restore failed and was rolled back as a whole, leaving the database as it was before the attempt (the safety backup is never put back over it)',
+  })
   rolledBack!: boolean;
+
+  @Field(() => RestoreDatabaseState, { description: 'What the database holds now: the backup, its state before the attempt, or unknown' })
+  databaseState!: RestoreDatabaseState;
 
   @Field(() => String, { nullable: true })
   error!: string | null;
