@@ -117,19 +117,31 @@ describe('redaction by meaning: secrets and personal data never reach a log line
     expectAbsent(log.text, [pii.email, pii.ip, pii.name, password, email]);
   });
 
-  it('logs a failing write carrying personal data by class, SQLSTATE and statement id, without its values', async () => {
-    const pii = { email: `failing-${randomUUID().slice(0, 8)}@example.org`, ip: `203.0.113.${Math.floor(Math.random() * 200) + 20}`, name: `Bad\u0000Name ${randomUUID()}` };
+  it('logs a failing write carrying personal data by class, SQLSTATE, constraint and statement id, without its values', async () => {
+    // A constraint the application does not know: PostgreSQL refuses the row, and its error carries
+    // the statement with every value inlined and a detail listing the failing row.
+    await server.orm.em
+      .fork()
+      .getConnection()
+      .execute(`alter table finding add constraint finding_test_refuses check (subject_email is null or subject_email not like 'refused-%')`);
+    const pii = { email: `refused-${randomUUID().slice(0, 8)}@example.org`, ip: `203.0.113.${Math.floor(Math.random() * 200) + 20}`, name: `Subject ${randomUUID()}` };
     const res = await graphql(
       server.url,
       'mutation Failing($i: ID!, $f: FindingInput!) { addFinding(investigationId: $i, input: $f) { id } }',
-      { i: investigationId, f: { summary: `failing ${pii.name.slice(-8)}`, subjectEmail: pii.email, subjectIp: pii.ip, subjectName: pii.name } },
+      { i: investigationId, f: { summary: 'a failing write', subjectEmail: pii.email, subjectIp: pii.ip, subjectName: pii.name } },
       { token: analyst },
     );
     expect(res.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-    const failure = log.lines().find((l) => l.msg === 'unexpected error while serving a request' && (l.err as { sqlState?: string } | undefined)?.sqlState);
-    expect(failure?.err).toMatchObject({ sqlState: expect.stringMatching(/^[0-9A-Z]{5}$/), statementId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const failure = log.lines().find((l) => (l.err as { sqlState?: string } | undefined)?.sqlState === '23514');
+    expect(failure?.err).toMatchObject({
+      type: 'CheckConstraintViolationException',
+      constraint: 'finding_test_refuses',
+      table: 'finding',
+      statementId: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     expect(failure?.err).not.toHaveProperty('message');
-    expectAbsent(log.text, [pii.email, pii.ip, pii.name.split('\u0000')[1]!]);
+    expect(failure?.err).not.toHaveProperty('detail');
+    expectAbsent(log.text, [pii.email, pii.ip, pii.name]);
   });
 
   it('logged at trace level, so no level hid anything', () => {
