@@ -1,17 +1,19 @@
-import { ApolloServer } from '@apollo/server';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config';
 import { createContext, requestIdFrom, type Context, type ContextDeps } from './context';
-import { ErrorCode } from './errors';
+import { dependencyUnavailable, ErrorCode } from './errors';
+import { isDependencyOutage } from './infra/outage';
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
-import { closeWebSocket } from './infra/websocket';
+import { closeWebSocket, SERVICE_UNAVAILABLE_REASON, VigilCloseCode } from './infra/websocket';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
@@ -92,7 +94,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       cleanups.push(() => closeRedis(main), () => closeRedis(subscriber));
       pubsubRedis = { publish: redis, subscribe: subscriber, prefix: config.redisPrefix };
     }
-    const pubsub = createVigilPubSub(pubsubRedis);
+    const pubsub = createVigilPubSub(pubsubRedis, { logger: logger.child({ component: 'pubsub' }) });
+    cleanups.push(async () => pubsub.close());
     const services = createServices({ config, orm, redis, pubsub, logger });
     await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
@@ -118,6 +121,12 @@ export async function createServer(config: Config, options: CreateServerOptions 
     });
     await protection.registerHttp(app);
     app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      if (isDependencyOutage(error)) {
+        logger.warn({ err: error, requestId: request.id }, 'a dependency is unavailable');
+        const unavailable = dependencyUnavailable();
+        void reply.code(503).header('retry-after', String(unavailable.retryAfter)).header('content-type', 'application/json; charset=utf-8');
+        return { errors: [{ message: unavailable.message, extensions: { ...unavailable.extensions, requestId: request.id } }] };
+      }
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) logger.error({ err: error, requestId: request.id }, 'unhandled HTTP error');
       const message = status === 500 ? 'Internal server error' : error.message;
@@ -167,6 +176,17 @@ export async function createServer(config: Config, options: CreateServerOptions 
           authorization: request.headers.authorization ?? null,
         });
       } catch (error) {
+        if (isDependencyOutage(error)) {
+          logger.warn({ err: error, requestId: request.id }, 'a dependency is unavailable');
+          const unavailable = dependencyUnavailable();
+          throw new GraphQLError(unavailable.message, {
+            extensions: {
+              ...unavailable.extensions,
+              requestId: request.id,
+              http: { status: 503, headers: new HeaderMap([['retry-after', String(unavailable.retryAfter)]]) },
+            },
+          });
+        }
         if (error instanceof GraphQLError) {
           throw new GraphQLError(error.message, {
             extensions: {
@@ -192,22 +212,49 @@ export async function createServer(config: Config, options: CreateServerOptions 
       if (!result.errors?.length) return result;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] };
     };
-    const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
+    const websocketContext = async (ctx: WsContext<Record<string, unknown>, { socket: WebSocket; request: IncomingMessage }>) => {
+      const request = ctx.extra.request;
+      const params = ctx.connectionParams ?? {};
+      const authorization = typeof params.authorization === 'string' ? params.authorization : null;
+      const context = await createContext(contextDeps, {
+        ip: request.socket.remoteAddress ?? 'unknown',
+        userAgent: request.headers['user-agent'] ?? null,
+        authorization,
+        websocket: true,
+      });
+      // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
+      return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+    };
+    const wsAuth = websocketAuth(services);
+    // A dependency outage while accepting a connection or an operation closes the socket with a
+    // retryable code and a generic reason; graphql-ws would close with 4500 (fatal to its clients).
+    const refuseIfUnavailable = (socket: WebSocket, error: unknown) => {
+      if (!isDependencyOutage(error)) return false;
+      logger.warn({ err: error }, 'a dependency is unavailable: websocket refused');
+      closeWebSocket(socket, VigilCloseCode.ServiceUnavailable, SERVICE_UNAVAILABLE_REASON);
+      return true;
+    };
+    const wsDisposable = useServer<Record<string, unknown>, { socket: WebSocket; request: IncomingMessage }>(
       {
         schema,
-        ...websocketAuth(services),
+        // Close reasons never carry an error's message (addresses, SQL).
+        isProd: true,
+        onConnect: async (ctx) => {
+          try {
+            return await wsAuth.onConnect(ctx);
+          } catch (error) {
+            if (refuseIfUnavailable(ctx.extra.socket, error)) return false;
+            throw error;
+          }
+        },
+        onClose: wsAuth.onClose,
         context: async (ctx) => {
-          const request = ctx.extra.request;
-          const params = ctx.connectionParams ?? {};
-          const authorization = typeof params.authorization === 'string' ? params.authorization : null;
-          const context = await createContext(contextDeps, {
-            ip: request.socket.remoteAddress ?? 'unknown',
-            userAgent: request.headers['user-agent'] ?? null,
-            authorization,
-            websocket: true,
-          });
-          // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
-          return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+          try {
+            return await websocketContext(ctx);
+          } catch (error) {
+            refuseIfUnavailable(ctx.extra.socket, error);
+            throw error;
+          }
         },
         onOperation: countSubscriptions(services.metrics),
         onSubscribe: protection.onSubscribe,

@@ -13,7 +13,7 @@ import { BackupVerification, type BackupCheck } from '../../entities/backup-veri
 import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
-import type { VigilPubSub } from '../../infra/pubsub';
+import type { QueueLimit, VigilPubSub } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
 import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
@@ -270,15 +270,11 @@ export class BackupService {
   }
 
   private publishProgress(event: BackupProgressEvent): void {
-    void Promise.resolve(this.deps.pubsub.publish(BACKUP_EVENTS.PROGRESS, event.id, event)).catch((err: unknown) =>
-      this.log.warn({ err }, 'could not publish backup progress'),
-    );
+    this.deps.pubsub.publish(BACKUP_EVENTS.PROGRESS, event.id, event);
   }
 
   private publish(topic: string, payload: Record<string, unknown>): void {
-    void Promise.resolve(this.deps.pubsub.publish(topic, payload)).catch((err: unknown) =>
-      this.log.warn({ err, topic }, 'could not publish a backup event'),
-    );
+    this.deps.pubsub.publish(topic, payload);
   }
 
   /**
@@ -402,13 +398,13 @@ export class BackupService {
 
   /**
    * Progress of one backup: the current state first, then every change until it ends
-   * (SUCCEEDED or FAILED), after which the stream completes.
+   * (SUCCEEDED or FAILED), after which the stream completes. A consumer more than
+   * `limit.maxQueue` events behind is cut off.
    */
-  async *progress(id: string): AsyncGenerator<BackupProgressEvent> {
+  async *progress(id: string, limit: QueueLimit): AsyncGenerator<BackupProgressEvent> {
     const em = this.deps.orm.em;
     if (!isUuid(id)) throw new NotFoundError('Backup', id);
-    const events = this.deps.pubsub.subscribe(BACKUP_EVENTS.PROGRESS, id) as AsyncIterable<BackupProgressEvent>;
-    const iterator = events[Symbol.asyncIterator]();
+    const iterator = this.deps.pubsub.subscribe<BackupProgressEvent>(BACKUP_EVENTS.PROGRESS, id, limit);
     try {
       const stateOf = async (): Promise<BackupProgressEvent> => {
         const backup = await em.fork().findOne(Backup, { id });
