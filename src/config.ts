@@ -48,13 +48,16 @@ const envSchema = z
     VIGIL_JWT_SECRET: z.string().optional(),
     VIGIL_ADMIN_EMAIL: z.email('must be an email address').optional(),
     VIGIL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-    VIGIL_ACCESS_TOKEN_TTL_SECONDS: int(30, 24 * 3600).default(900),
-    VIGIL_SESSION_IDLE_TIMEOUT_SECONDS: int(60, 90 * 24 * 3600).default(8 * 3600),
+    VIGIL_ACCESS_TOKEN_TTL_SECONDS: int(1, 24 * 3600).default(900),
+    VIGIL_SESSION_IDLE_TIMEOUT_SECONDS: int(1, 90 * 24 * 3600).default(8 * 3600),
     VIGIL_SESSION_MAX_LIFETIME_SECONDS: int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
     VIGIL_MAX_SESSIONS_PER_USER: int(1, 1000).default(5),
     VIGIL_LOCKOUT_THRESHOLD: int(1, 1000).default(5),
     VIGIL_LOCKOUT_WINDOW_SECONDS: int(1, 24 * 3600).default(15 * 60),
     VIGIL_LOCKOUT_DURATION_SECONDS: int(1, 7 * 24 * 3600).default(15 * 60),
+    VIGIL_MFA_LOCKOUT_THRESHOLD: int(1, 1000).default(5),
+    VIGIL_REFRESH_REUSE_GRACE_SECONDS: int(0, 60).default(5),
+    VIGIL_ALERT_SILENCE_MAX_SECONDS: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
     VIGIL_HEALTH_INTERVAL_MS: duration.default(5000),
     VIGIL_HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
     VIGIL_HEALTH_CACHE_MS: duration.default(1000),
@@ -184,6 +187,10 @@ export interface Config {
     lockoutThreshold: number;
     lockoutWindowSeconds: number;
     lockoutDurationSeconds: number;
+    /** Wrong second-factor codes (sign-in, confirmMfa, disableMfa) per account within the lockout window before the second factor locks for the lockout duration. */
+    mfaLockoutThreshold: number;
+    /** A used refresh token presented again this soon, by the same client, returns the pair it was rotated into instead of revoking the session; 0 turns the grace off. */
+    refreshReuseGraceSeconds: number;
   };
   health: {
     intervalMs: number;
@@ -251,6 +258,8 @@ export interface Config {
     email?: { smtpUrl: string; to: string[]; from: string; minLevel: AlertLevelName };
     /** Events a websocket subscription may have waiting before its connection is closed as too slow. */
     wsMaxQueue: number;
+    /** The longest a silence may last; one without `until` lasts this long (or until a matching alert resolves). */
+    silenceMaxSeconds: number;
   };
   backups: {
     /** Where pg_dump / pg_restore are looked for before PATH. */
@@ -366,6 +375,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockoutThreshold: e.VIGIL_LOCKOUT_THRESHOLD,
       lockoutWindowSeconds: e.VIGIL_LOCKOUT_WINDOW_SECONDS,
       lockoutDurationSeconds: e.VIGIL_LOCKOUT_DURATION_SECONDS,
+      mfaLockoutThreshold: e.VIGIL_MFA_LOCKOUT_THRESHOLD,
+      refreshReuseGraceSeconds: e.VIGIL_REFRESH_REUSE_GRACE_SECONDS,
     },
     health: {
       intervalMs: e.VIGIL_HEALTH_INTERVAL_MS,
@@ -467,6 +478,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
       wsMaxQueue: e.VIGIL_WS_MAX_QUEUE,
+      silenceMaxSeconds: e.VIGIL_ALERT_SILENCE_MAX_SECONDS,
     },
     backups: {
       pgBinDir: e.PG_BIN_DIR,

@@ -83,6 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
     logger: logger.child({ component: 'cache' }),
   });
   const h = config.health;
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const health = new HealthService({
     checks: [
       databaseCheck(orm, { latencyDegradedMs: h.dbLatencyDegradedMs, poolWaitingDegraded: h.dbPoolWaitingDegraded }),
@@ -96,7 +97,7 @@ export function createServices(deps: ServiceDeps): Services {
     intervalMs: h.intervalMs,
     logger: logger.child({ component: 'health' }),
     pubsub: deps.pubsub,
-    instanceId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    instanceId,
   });
   const dbStats = new DbStatsService(orm, cache, { thresholdMs: config.observability.slowQueryMs, keep: config.observability.slowQueryKeep });
   const securityAudit = new SecurityAuditService(config);
@@ -111,9 +112,9 @@ export function createServices(deps: ServiceDeps): Services {
   health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
-  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config) });
+  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit });
+  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
   const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
