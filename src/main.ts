@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './infra/logger';
 import { installProcessGuard } from './infra/process-guard';
+import { loadEnvFile } from './infra/env-file';
 import { createServer } from './server';
 
 async function main(): Promise<void> {
   let config;
   try {
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {

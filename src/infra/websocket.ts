@@ -9,6 +9,8 @@ export enum VigilCloseCode {
    * later. 1013 "Try Again Later" is one of the codes graphql-ws clients retry on (4500 is fatal).
    */
   ServiceUnavailable = 1013,
+  /** The client IP or user already holds the most websocket connections allowed; retry later. */
+  TooManyConnections = 4029,
 }
 
 /** The reason sent with {@link VigilCloseCode.ServiceUnavailable}: generic, naming no address. */
