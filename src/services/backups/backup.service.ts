@@ -6,14 +6,14 @@ import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableErro
 import type { EntityManager } from '../../infra/db';
 import type { QueueLimit } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
-import type { Page } from '../../schema/connection';
+import type { Page, PageArgs } from '../../schema/connection';
 import { BackupArchiver } from './backup-archive';
 import { BackupCatalog } from './backup-catalog';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { BackupContext, type BackupServiceDeps } from './backup-context';
 import { BACKUP_EVENTS, message, type BackupProgressEvent } from './backup-events';
 import { OperationLedger } from './backup-operations';
-import { backupProgress } from './backup-progress';
+import { backupProgress, backupProgressNow } from './backup-progress';
 import { BackupReconciler, type Reconciliation } from './backup-reconciler';
 import { asRestoreError, BackupRestorer, type RestoreOutcome, type WriteFence } from './backup-restore';
 import { BackupScheduler } from './backup-scheduler';
@@ -106,8 +106,8 @@ export class BackupService {
   }
 
   /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  list(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<Backup>> {
-    return this.catalog.list(em, first, after);
+  list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+    return this.catalog.list(em, args);
   }
 
   get(em: EntityManager, id: string): Promise<Backup | null> {
@@ -157,6 +157,11 @@ export class BackupService {
     }
     const done = this.ctx.track(this.archiver.run(tools, lock.client, started, meta).finally(() => lock.release()));
     return { backup: started.backup, done };
+  }
+
+  /** The progress of a backup as its row tells it now; null for an unknown id. */
+  progressNow(em: EntityManager, id: string): Promise<BackupProgressEvent | null> {
+    return backupProgressNow(em, id);
   }
 
   /**
