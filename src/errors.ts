@@ -101,11 +101,14 @@ export class QueryTooComplexError extends VigilError {
   }
 }
 
-/** A dependency the operation needs (database, pg_dump, Redis) is not available. */
+/**
+ * Retryable: a dependency the operation needs (database, pg_dump, Redis) is not available, or
+ * maintenance refuses writes; `extensions` carries `retryAfter` (seconds) and `reason` where known.
+ */
 export class ServiceUnavailableError extends VigilError {
   readonly code = ErrorCode.SERVICE_UNAVAILABLE;
-  constructor(message: string) {
-    super(message, ErrorCode.SERVICE_UNAVAILABLE);
+  constructor(message: string, extensions: Extensions = {}) {
+    super(message, ErrorCode.SERVICE_UNAVAILABLE, extensions);
   }
 }
 

@@ -17,6 +17,7 @@ import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
 import { createProtection } from './protection';
 import { applyResolverTimeout } from './protection/resolver-timeout';
+import { gatedExecute, maintenancePlugin } from './protection/maintenance-gate';
 import { httpSubscriptionsPlugin } from './plugins/http-subscriptions.plugin';
 import { requestIdPlugin } from './plugins/request-id.plugin';
 import { loggingPlugin } from './plugins/logging.plugin';
@@ -94,6 +95,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     }
     const pubsub = createVigilPubSub(pubsubRedis);
     const services = createServices({ config, orm, redis, pubsub, logger });
+    await services.settings.load();
     await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
 
@@ -152,7 +154,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
       csrfPrevention: true,
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, maintenancePlugin(services.settings.writes), ...performancePlugins()],
       ...protection.apolloOptions,
     });
     await apollo.start();
@@ -195,6 +197,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
+        execute: gatedExecute(services.settings.writes),
         ...websocketAuth(services),
         context: async (ctx) => {
           const request = ctx.extra.request;

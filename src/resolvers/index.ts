@@ -9,8 +9,9 @@ import { InvestigationResolver } from './investigations/investigation.resolver';
 import { NoteResolver } from './investigations/note.resolver';
 import { RecommendedActionResolver } from './investigations/recommended-action.resolver';
 import { ObservabilityResolver } from './observability/observability.resolver';
+import { SettingsChangeResolver, SettingsResolver } from './settings/settings.resolver';
 import { UserResolver } from './users/user.resolver';
 
 /** Every resolver class of the schema; an area adds its own. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [HealthResolver, ObservabilityResolver, AuthResolver, UserResolver, InvestigationResolver, FindingResolver, RecommendedActionResolver, NoteResolver, BackupResolver, AuditResolver, AlertResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [HealthResolver, ObservabilityResolver, AuthResolver, UserResolver, InvestigationResolver, FindingResolver, RecommendedActionResolver, NoteResolver, BackupResolver, AuditResolver, AlertResolver, SettingsResolver, SettingsChangeResolver];

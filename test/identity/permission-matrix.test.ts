@@ -48,6 +48,7 @@ const ACCESS: Record<string, Access> = {
   'Query.backup': Permission.ADMIN_ACCESS,
   'Query.dbStats': Permission.ADMIN_ACCESS,
   'Query.systemSettings': Permission.ADMIN_ACCESS,
+  'Query.systemSettingsHistory': Permission.ADMIN_ACCESS,
 
   'Mutation.login': 'public',
   'Mutation.refreshSession': 'public',
@@ -83,6 +84,7 @@ const ACCESS: Record<string, Access> = {
   'Subscription.alertUpdated': 'signedIn',
   'Subscription.investigationUpdated': Permission.READ_INVESTIGATIONS,
   'Subscription.backupProgress': Permission.ADMIN_ACCESS,
+  'Subscription.systemSettingsChanged': Permission.ADMIN_ACCESS,
 };
 
 /**
