@@ -62,13 +62,16 @@ const envObject = z.object({
     VIGIL_JWT_SECRET: z.string().optional(),
     VIGIL_ADMIN_EMAIL: z.email('must be an email address').optional(),
     VIGIL_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-    VIGIL_ACCESS_TOKEN_TTL_SECONDS: int(30, 24 * 3600).default(900),
-    VIGIL_SESSION_IDLE_TIMEOUT_SECONDS: int(60, 90 * 24 * 3600).default(8 * 3600),
+    VIGIL_ACCESS_TOKEN_TTL_SECONDS: int(1, 24 * 3600).default(900),
+    VIGIL_SESSION_IDLE_TIMEOUT_SECONDS: int(1, 90 * 24 * 3600).default(8 * 3600),
     VIGIL_SESSION_MAX_LIFETIME_SECONDS: int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
     VIGIL_MAX_SESSIONS_PER_USER: int(1, 1000).default(5),
     VIGIL_LOCKOUT_THRESHOLD: int(1, 1000).default(5),
     VIGIL_LOCKOUT_WINDOW_SECONDS: int(1, 24 * 3600).default(15 * 60),
     VIGIL_LOCKOUT_DURATION_SECONDS: int(1, 7 * 24 * 3600).default(15 * 60),
+    VIGIL_MFA_LOCKOUT_THRESHOLD: int(1, 1000).default(5),
+    VIGIL_REFRESH_REUSE_GRACE_SECONDS: int(0, 60).default(5),
+    VIGIL_ALERT_SILENCE_MAX_SECONDS: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
     VIGIL_MFA_REQUIRED_ROLES: roleList.default(''),
     VIGIL_HEALTH_INTERVAL_MS: duration.default(5000),
     VIGIL_HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
@@ -206,6 +209,10 @@ export interface Config {
     lockoutThreshold: number;
     lockoutWindowSeconds: number;
     lockoutDurationSeconds: number;
+    /** Wrong second-factor codes (sign-in, confirmMfa, disableMfa) per account within the lockout window before the second factor locks for the lockout duration. */
+    mfaLockoutThreshold: number;
+    /** A used refresh token presented again this soon, by the same client, returns the pair it was rotated into instead of revoking the session; 0 turns the grace off. */
+    refreshReuseGraceSeconds: number;
     /** Roles whose members must have a second factor to sign in. */
     mfaRequiredRoles: string[];
   };
@@ -277,6 +284,8 @@ export interface Config {
     email?: { smtpUrl: string; to: string[]; from: string; minLevel: AlertLevelName };
     /** Events a websocket subscription may have waiting before its connection is closed as too slow. */
     wsMaxQueue: number;
+    /** The longest a silence may last; one without `until` lasts this long (or until a matching alert resolves). */
+    silenceMaxSeconds: number;
   };
   backups: {
     /** Where pg_dump / pg_restore are looked for before PATH. */
@@ -394,6 +403,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockoutThreshold: e.VIGIL_LOCKOUT_THRESHOLD,
       lockoutWindowSeconds: e.VIGIL_LOCKOUT_WINDOW_SECONDS,
       lockoutDurationSeconds: e.VIGIL_LOCKOUT_DURATION_SECONDS,
+      mfaLockoutThreshold: e.VIGIL_MFA_LOCKOUT_THRESHOLD,
+      refreshReuseGraceSeconds: e.VIGIL_REFRESH_REUSE_GRACE_SECONDS,
       mfaRequiredRoles: list(e.VIGIL_MFA_REQUIRED_ROLES),
     },
     health: {
@@ -502,6 +513,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
       wsMaxQueue: e.VIGIL_WS_MAX_QUEUE,
+      silenceMaxSeconds: e.VIGIL_ALERT_SILENCE_MAX_SECONDS,
     },
     backups: {
       pgBinDir: e.PG_BIN_DIR,

@@ -89,8 +89,11 @@ export class RateLimitedError extends VigilError {
 
 export class AccountLockedError extends VigilError {
   readonly code = ErrorCode.ACCOUNT_LOCKED;
-  constructor(readonly retryAfter: number) {
-    super('This account is temporarily locked after repeated failed sign-ins', ErrorCode.ACCOUNT_LOCKED, { retryAfter });
+  constructor(
+    readonly retryAfter: number,
+    message = 'This account is temporarily locked after repeated failed sign-ins',
+  ) {
+    super(message, ErrorCode.ACCOUNT_LOCKED, { retryAfter });
   }
 }
 

@@ -62,4 +62,12 @@ export class RefreshToken {
 
   @Property({ type: 'timestamptz', nullable: true })
   usedAt?: Date | null;
+
+  /** SHA-256 of the address and user agent that used it (the reuse grace applies to that client only). */
+  @Property({ type: 'text', nullable: true })
+  clientHash?: string | null;
+
+  /** The pair it was rotated into, encrypted (`SecretBox`), handed out again on a reuse within the grace window. */
+  @Property({ type: 'text', nullable: true })
+  successorSealed?: string | null;
 }

@@ -17,6 +17,7 @@ export interface PoolSnapshot {
  * counters they own:
  * - alerts: `metrics.alertsRaised.inc({ level })`
  * - protection: `metrics.rateLimited.inc({ scope })` (`scope`: `ip`, `user`, `budget` …)
+ * - identity: `metrics.credentialChecks.inc({ kind })`
  * - backups: `metrics.backupDuration.observe({ trigger, outcome }, seconds)` and
  *   `metrics.backupSize.observe({ trigger }, bytes)`
  */
@@ -43,6 +44,12 @@ export interface VigilMetrics {
   /** `vigil_cache_hits_total{layer}` / `vigil_cache_misses_total{layer}` (`layer`: `redis` or `memory`) */
   cacheHits: Counter<'layer'>;
   cacheMisses: Counter<'layer'>;
+  /**
+   * `vigil_credential_checks_total{kind}`: secrets actually verified at sign-in and for the second
+   * factor (`kind`: `password` — one argon2 verification each —, `totp`, `recovery-code`); attempts
+   * refused by a lockout before any check are not counted.
+   */
+  credentialChecks: Counter<'kind'>;
   /** Reads the database pool at scrape time (`vigil_db_pool_connections{state}`, `vigil_db_pool_max`). */
   observePool(snapshot: () => PoolSnapshot | undefined): void;
 }
@@ -124,6 +131,12 @@ export function createMetrics(): VigilMetrics {
     }),
     cacheHits: new Counter({ name: 'vigil_cache_hits_total', help: 'Cache hits by layer', labelNames: ['layer'], registers }),
     cacheMisses: new Counter({ name: 'vigil_cache_misses_total', help: 'Cache misses by layer', labelNames: ['layer'], registers }),
+    credentialChecks: new Counter({
+      name: 'vigil_credential_checks_total',
+      help: 'Passwords and second-factor codes verified, by kind (password, totp, recovery-code)',
+      labelNames: ['kind'],
+      registers,
+    }),
     observePool(snapshot) {
       poolSnapshot = snapshot;
     },

@@ -38,3 +38,13 @@ export function assertMayUpdateUser(
   }
   if (change.role !== undefined) assertMayAssignRole(actor, change.role);
 }
+
+/**
+ * Resetting another user's second factor: not one's own (that needs a code, through `disableMfa`),
+ * and not an account whose role is above one's own.
+ * @throws {ForbiddenError} naming the rule that refused.
+ */
+export function assertMayResetSecondFactor(actor: UserActor, target: { id: string; role: Role }): void {
+  if (actor.id === target.id) throw new ForbiddenError('Use disableMfa, with a current code, for your own account');
+  if (!roleAtLeast(actor.role, target.role)) throw new ForbiddenError('You cannot change an account whose role is above your own');
+}

@@ -49,14 +49,16 @@ describe('accounts', () => {
       expect(events.map((e) => e.action)).toEqual(['LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_FAILED', 'ACCOUNT_LOCKED']);
     });
 
-    it('unlocks once the lock period is over, and a success clears the count', async () => {
+    it('unlocks once the lock period is over, and a success gives back its own attempt', async () => {
       const user = await createUser(server, Role.VIEWER);
       for (let i = 0; i < 3; i++) await graphql(server.url, LoginDocument, { email: user.email, password: 'wrong-password-x' });
       expect(code(await graphql(server.url, LoginDocument, { email: user.email, password: user.password }))).toBe('ACCOUNT_LOCKED');
-      await sql(server, `update login_throttle set locked_until = now() - interval '1 second' where email = ?`, [user.email]);
+      await sql(server, `update attempt_throttle set locked_until = now() - interval '1 second' where scope = 'password' and subject = ?`, [user.email]);
       const ok = await graphql(server.url, LoginDocument, { email: user.email, password: user.password });
       expect(ok.errors).toBeUndefined();
-      expect(await sql(server, 'select * from login_throttle where email = ?', [user.email])).toEqual([]);
+      expect(await sql(server, `select attempts, locked_until from attempt_throttle where scope = 'password' and subject = ?`, [user.email])).toEqual([
+        { attempts: 0, locked_until: null },
+      ]);
     });
 
     it('locks unknown addresses the same way, so a lockout reveals nothing', async () => {

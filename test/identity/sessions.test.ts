@@ -64,10 +64,42 @@ describe('sessions', () => {
     expect(again.errors).toBeUndefined();
   });
 
-  it('revokes the whole session when a used refresh token is presented again (theft detection)', async () => {
+  it('two concurrent refreshSession calls with one token both succeed with the same pair and leave one live session', async () => {
+    const user = await createUser(server, Role.ANALYST);
+    const first = await signIn(server, user.email, user.password);
+    const [a, b] = await Promise.all([
+      graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken }),
+      graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken }),
+    ]);
+    expect(a.errors).toBeUndefined();
+    expect(b.errors).toBeUndefined();
+    expect(a.data!.refreshSession.refreshToken).toBe(b.data!.refreshSession.refreshToken);
+    expect(a.data!.refreshSession.accessToken).toBe(b.data!.refreshSession.accessToken);
+    const sessions = await graphql(server.url, MySessionsDocument, {}, { token: a.data!.refreshSession.accessToken });
+    expect(sessions.data?.mySessions).toHaveLength(1);
+    expect(await meCode(server, b.data!.refreshSession.accessToken)).toBeUndefined();
+    const next = await graphql(server.url, RefreshSessionDocument, { refreshToken: b.data!.refreshSession.refreshToken });
+    expect(next.errors).toBeUndefined();
+    expect(await sql(server, `select 1 from audit_log where action = 'REFRESH_TOKEN_REUSE' and resource_id = ?`, [await sessionIdOf(first.accessToken)])).toEqual([]);
+  });
+
+  it('a reuse from another client, even within the grace window, revokes the session', async () => {
     const user = await createUser(server, Role.ANALYST);
     const first = await signIn(server, user.email, user.password);
     const second = (await graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken })).data!.refreshSession;
+    const replay = await graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken }, { headers: { 'user-agent': 'another-client/1.0' } });
+    expect(replay.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await meCode(server, second.accessToken)).toBe('UNAUTHENTICATED');
+  });
+
+  it('revokes the whole session when a used refresh token is presented again after the grace window (theft detection)', async () => {
+    const user = await createUser(server, Role.ANALYST);
+    const first = await signIn(server, user.email, user.password);
+    const second = (await graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken })).data!.refreshSession;
+    await sql(server, `update refresh_token set used_at = used_at - make_interval(secs => ?) where session_id = ? and used_at is not null`, [
+      server.config.auth.refreshReuseGraceSeconds + 1,
+      await sessionIdOf(first.accessToken),
+    ]);
     const replay = await graphql(server.url, RefreshSessionDocument, { refreshToken: first.refreshToken });
     expect(replay.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(await meCode(server, second.accessToken)).toBe('UNAUTHENTICATED');

@@ -3,8 +3,8 @@ import { requestMeta, type Context } from '../../context';
 import { Session } from '../../entities/session.entity';
 import { User } from '../../entities/user.entity';
 import { Permission, permissionsOf } from '../../permissions/roles';
-import type { AuthResult, MfaEnrollmentResult } from '../../services/auth/auth.service';
-import { AuthPayload, MfaEnrollment } from './auth.types';
+import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
+import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
 
 @Resolver(() => Session)
 export class AuthResolver {
@@ -58,9 +58,35 @@ export class AuthResolver {
     return ctx.services.auth.enrollMfa(requestMeta(ctx));
   }
 
-  @Mutation(() => Boolean, { description: 'Signed in: activates TOTP with a code from the enrolled secret' })
-  confirmMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => Boolean, {
+    description:
+      'Signed in: activates TOTP with a code from the enrolled secret. Prefer confirmMfaWithRecoveryCodes, which also returns the recovery codes issued (here they are issued but not shown; regenerateRecoveryCodes shows new ones)',
+  })
+  async confirmMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+    await ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
+    return true;
+  }
+
+  @Mutation(() => MfaRecoveryCodes, {
+    description: 'Signed in: activates TOTP with a code from the enrolled secret and returns ten single-use recovery codes (shown only here)',
+  })
+  confirmMfaWithRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
+  }
+
+  @Mutation(() => MfaRecoveryCodes, {
+    description: 'Signed in with MFA: needs a current TOTP code; issues ten new recovery codes, and the old ones stop working',
+  })
+  regenerateRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+    return ctx.services.auth.regenerateRecoveryCodes(requestMeta(ctx), otp);
+  }
+
+  @Mutation(() => User, {
+    description:
+      "ADMIN_ACCESS: resets another user's lost second factor (TOTP off, recovery codes dropped) and revokes every session of that user; not your own account, nor one ranked above yours",
+  })
+  resetUserMfa(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<User> {
+    return ctx.services.auth.resetSecondFactor(requestMeta(ctx), id);
   }
 
   @Mutation(() => Boolean, { description: 'Signed in: turns TOTP off; needs a current code' })

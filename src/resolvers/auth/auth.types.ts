@@ -26,3 +26,16 @@ export class MfaEnrollment {
   @Field({ description: 'otpauth:// URI to show as a QR code' })
   otpauthUri!: string;
 }
+
+/** Recovery codes, shown once: each replaces a TOTP code once at sign-in. */
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Ten single-use recovery codes, shown only now (only their hashes are stored); each can replace a one-time code once at sign-in',
+})
+export class MfaRecoveryCodes {
+  @Field(() => [String], { description: 'Keep them somewhere safe; generating new ones makes these stop working' })
+  recoveryCodes!: string[];
+
+  @Field({ description: 'When these codes were issued' })
+  generatedAt!: Date;
+}

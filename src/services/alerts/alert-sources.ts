@@ -188,6 +188,31 @@ export class AlertSources {
         message: `Locked: ${who}.`,
         labels: { action, actorId, ip },
       });
+    } else if (action === 'SECOND_FACTOR_LOCKED') {
+      await this.raise({
+        level: AlertLevel.WARNING,
+        source: 'security',
+        fingerprint: `security:second-factor-lockout:${str(p.resourceId) ?? ip ?? 'unknown'}`,
+        title: 'A second factor was locked after repeated wrong codes',
+        message: `Locked: the second factor of user ${str(p.resourceId) ?? 'unknown'}; the password was known to whoever tried.`,
+        labels: { action, actorId, userId: str(p.resourceId), ip },
+      });
+    } else if (action === 'MFA_RECOVERY_CODE_USED' || action === 'MFA_RECOVERY_CODES_REGENERATED' || action === 'MFA_RESET') {
+      const userId = str(p.resourceId);
+      const what =
+        action === 'MFA_RECOVERY_CODE_USED'
+          ? 'A recovery code replaced the one-time code at sign-in'
+          : action === 'MFA_RECOVERY_CODES_REGENERATED'
+            ? 'Recovery codes were regenerated'
+            : 'An administrator reset a second factor';
+      await this.raise({
+        level: AlertLevel.WARNING,
+        source: 'security',
+        fingerprint: `security:${action.toLowerCase().replace(/_/g, '-')}:${userId ?? 'unknown'}`,
+        title: what,
+        message: `${what} for user ${userId ?? 'unknown'} (by ${who}). If this was not expected, the account may be compromised.`,
+        labels: { action, actorId, userId, ip },
+      });
     } else if (action === 'REFRESH_TOKEN_REUSE') {
       await this.raise({
         level: AlertLevel.CRITICAL,

@@ -229,6 +229,14 @@ export class AuditService {
     } catch (err) {
       this.deps.logger.error({ err, action: entry.action, requestId: meta.requestId }, 'could not record a security event');
     }
+    this.announceSecurityEvent(meta, entry);
+  }
+
+  /**
+   * Publishes a security event for the alert sources without writing an entry: for a change whose
+   * audit entry was recorded in its own transaction (call it after that commits). Never throws.
+   */
+  announceSecurityEvent(meta: RequestMeta, entry: AuditEntryInput): void {
     // Alerts watch security events (lockouts, token reuse, repeated denials) on this topic.
     try {
       this.deps.pubsub.publish(SECURITY_EVENT, {

@@ -10,8 +10,12 @@ import type { Logger } from '../../infra/logger';
 import { ROLE_PERMISSIONS, type Role } from '../../permissions/roles';
 import type { AuditService } from '../audit/audit.service';
 import type { ConnectionRegistry } from './connection-registry';
-import { LoginThrottle } from './login-throttle';
+import { createHash } from 'node:crypto';
+import type { VigilMetrics } from '../../infra/metrics';
+import { assertMayResetSecondFactor } from '../../permissions/user-policy';
+import { AttemptScope, AttemptThrottle, type ThrottleSettings } from './attempt-throttle';
 import { dummyPasswordHash, verifyPassword } from './passwords';
+import { looksLikeRecoveryCode, recoveryCodes } from './recovery-codes';
 import { SecretBox } from './secret-box';
 import { AccessTokens, bearerToken, hashRefreshToken, newRefreshToken } from './tokens';
 
@@ -37,6 +41,9 @@ export class MfaRequiredError extends VigilError {
   }
 }
 
+/** The identity settings (lockouts, session lifetimes, refresh grace), as {@link AuthServiceDeps.settings} gives them. */
+export type IdentitySettings = Config['auth'];
+
 export interface AuthServiceDeps {
   config: Config;
   orm: MikroORM;
@@ -44,10 +51,41 @@ export interface AuthServiceDeps {
   audit: AuditService;
   connections: ConnectionRegistry;
   signingKey: Buffer;
+  metrics?: VigilMetrics;
+  /**
+   * The one accessor of the identity settings, read on every use (never captured at start) so
+   * they can change while the server runs.
+   * @default () => config.auth
+   */
+  settings?: () => IdentitySettings;
+}
+
+/** What `confirmMfaWithRecoveryCodes` and `regenerateRecoveryCodes` hand back: shown once, stored hashed. */
+export interface RecoveryCodesResult {
+  recoveryCodes: string[];
+  generatedAt: Date;
 }
 
 /** Why a session ended, as stored in `session.revoked_reason`. */
-export type RevocationReason = 'logout' | 'revoked' | 'refresh-token-reuse' | 'session-cap' | 'user-disabled' | 'password-reset' | 'expired';
+export type RevocationReason =
+  | 'logout'
+  | 'revoked'
+  | 'refresh-token-reuse'
+  | 'session-cap'
+  | 'user-disabled'
+  | 'password-reset'
+  | 'mfa-reset'
+  | 'expired';
+
+/** Why a second-factor code is asked for (audit reasons name it). */
+type SecondFactorPurpose = 'login' | 'confirmMfa' | 'disableMfa' | 'regenerateRecoveryCodes';
+
+/** The pair a refresh token was rotated into, sealed on the used token for the reuse grace window. */
+interface SealedSuccessor {
+  refreshToken: string;
+  accessToken: string;
+  expiresAt: string;
+}
 
 interface SessionStateRow {
   user_id: string;
@@ -86,7 +124,7 @@ export function normalizeEmail(email: string): string {
 export class AuthService {
   readonly tokens: AccessTokens;
   private readonly box: SecretBox;
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: AttemptThrottle;
   private readonly totp = authenticator.clone({ window: 1, step: TOTP_STEP_SECONDS });
 
   /** Recently checked valid sessions by id (see SESSION_CACHE_MS). */
@@ -94,13 +132,23 @@ export class AuthService {
 
   constructor(private readonly deps: AuthServiceDeps) {
     deps.connections.onSessionEvent((event) => this.forgetSessions(event.sessionIds ?? [], event.userIds ?? []));
-    this.tokens = new AccessTokens(deps.signingKey, deps.config.auth.accessTokenTtlSeconds);
+    this.tokens = new AccessTokens(deps.signingKey, () => this.settings().accessTokenTtlSeconds);
     this.box = new SecretBox(deps.signingKey);
-    this.throttle = new LoginThrottle(() => deps.orm.em.fork(), {
-      threshold: deps.config.auth.lockoutThreshold,
-      windowSeconds: deps.config.auth.lockoutWindowSeconds,
-      durationSeconds: deps.config.auth.lockoutDurationSeconds,
-    });
+    this.throttle = new AttemptThrottle(() => deps.orm.em.fork(), (scope) => this.throttleSettings(scope));
+  }
+
+  /** The identity settings in force now. */
+  settings(): IdentitySettings {
+    return this.deps.settings?.() ?? this.deps.config.auth;
+  }
+
+  private throttleSettings(scope: AttemptScope): ThrottleSettings {
+    const s = this.settings();
+    return {
+      threshold: scope === AttemptScope.SECOND_FACTOR ? s.mfaLockoutThreshold : s.lockoutThreshold,
+      windowSeconds: s.lockoutWindowSeconds,
+      durationSeconds: s.lockoutDurationSeconds,
+    };
   }
 
   private get audit(): AuditService {
@@ -117,7 +165,7 @@ export class AuthService {
     if (!token) return null;
     // A dashboard keeps one connection for hours: its token's expiry is stretched to the session's
     // lifetime, and the session itself (revoked, idle, expired, user disabled) is checked below.
-    const tolerance = options.websocket ? this.deps.config.auth.sessionMaxLifetimeSeconds : 0;
+    const tolerance = options.websocket ? this.settings().sessionMaxLifetimeSeconds : 0;
     const claims = await this.tokens.verify(token, tolerance);
     const now = Date.now();
     const cached = this.sessionCache.get(claims.sessionId);
@@ -166,7 +214,7 @@ export class AuthService {
                 s.last_seen_at < now() - make_interval(secs => ?) as idle
            from session s join "user" u on u.id = s.user_id
           where s.id = ?`,
-        [this.deps.config.auth.sessionIdleTimeoutSeconds, sessionId],
+        [this.settings().sessionIdleTimeoutSeconds, sessionId],
       );
     const row = rows[0];
     return row ? { ...row, expires_at: new Date(row.expires_at), revoked_at: row.revoked_at ? new Date(row.revoked_at) : null } : undefined;
@@ -174,7 +222,7 @@ export class AuthService {
 
   /** Marks the session as seen, at most once per interval so requests do not each write a row. */
   private async touch(sessionId: string): Promise<void> {
-    const interval = Math.max(1, Math.min(60, Math.floor(this.deps.config.auth.sessionIdleTimeoutSeconds / 10)));
+    const interval = Math.max(1, Math.min(60, Math.floor(this.settings().sessionIdleTimeoutSeconds / 10)));
     await this.deps.orm.em
       .fork()
       .getConnection()
@@ -186,27 +234,38 @@ export class AuthService {
 
   /**
    * Signs in. Unknown emails and wrong passwords get the same error after the same work (a dummy
-   * argon2 verification); failures count towards the lockout of the address whether or not an
-   * account has it.
+   * argon2 verification). Every attempt is reserved against the address's lockout before the
+   * password is checked (see {@link AttemptThrottle}), so at most the threshold of passwords per
+   * window is ever verified, however many requests arrive at once; a second-factor code is
+   * reserved against the account's own lockout the same way. `otp` takes a TOTP code or, once
+   * each, a recovery code.
    */
   async login(meta: RequestMeta, emailInput: string, password: string, otp?: string | null): Promise<AuthResult> {
     const email = normalizeEmail(emailInput);
     if (!email || email.length > MAX_EMAIL_LENGTH) throw new BadUserInputError('email is not a valid address', 'email');
     if (password.length > 1024) throw new BadUserInputError('password is too long', 'password');
 
-    const lockedFor = await this.throttle.lockedFor(email);
-    if (lockedFor > 0) {
+    const reservation = await this.throttle.reserve(AttemptScope.PASSWORD, email);
+    if (!reservation.allowed) {
       await this.audit.recordSecurityEvent(meta, { action: 'LOGIN_FAILED', outcome: 'DENIED', reason: 'account locked', changes: { email } });
-      throw new AccountLockedError(lockedFor);
+      throw new AccountLockedError(reservation.retryAfterSeconds);
     }
 
     const em = this.deps.orm.em.fork();
     const user = await findUserByEmail(em, email);
+    this.deps.metrics?.credentialChecks.inc({ kind: 'password' });
     const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !passwordOk || user.disabled) {
       const reason = !user ? 'unknown email' : !passwordOk ? 'wrong password' : 'account disabled';
-      await this.failLogin(meta, email, reason, user?.id);
+      await this.failLogin(meta, email, reason, user?.id, reservation.reachedThreshold);
       throw new UnauthenticatedError(INVALID_CREDENTIALS);
+    }
+    // The password was right: give back this attempt's reservation, unless concurrent attempts
+    // locked the address while it was being checked.
+    const released = await this.throttle.release(AttemptScope.PASSWORD, email);
+    if (!released.stands) {
+      await this.recordLock(meta, email, user.id, 'failed sign-ins while this one was checked', released.retryAfterSeconds);
+      throw new AccountLockedError(released.retryAfterSeconds);
     }
 
     if (user.mfaEnabled) {
@@ -214,14 +273,10 @@ export class AuthService {
         await this.audit.recordSecurityEvent(actorMeta(meta, user), { action: 'MFA_REQUIRED', outcome: 'DENIED', resourceType: 'User', resourceId: user.id, reason: 'no one-time code' });
         throw new MfaRequiredError();
       }
-      const accepted = await this.acceptTotp(em, user, user.mfaSecretEncrypted ?? null, otp);
-      if (!accepted) {
-        await this.failLogin(meta, email, 'invalid or reused one-time code', user.id, 'MFA_FAILED');
-        throw new UnauthenticatedError('The one-time code is not valid or was already used');
-      }
+      const accepted = await this.checkSecondFactor(em, actorMeta(meta, user), user, user.mfaSecretEncrypted ?? null, otp, 'login');
+      if (!accepted) throw new UnauthenticatedError('The one-time code is not valid or was already used');
     }
 
-    await this.throttle.clear(email);
     const result = await this.openSession(em, meta, user);
     await this.audit.recordSecurityEvent(actorMeta(meta, user, result.sessionId), {
       action: 'LOGIN_SUCCESS',
@@ -231,30 +286,96 @@ export class AuthService {
     return result.auth;
   }
 
-  private async failLogin(meta: RequestMeta, email: string, reason: string, userId?: string, action = 'LOGIN_FAILED'): Promise<void> {
-    const lockedFor = await this.throttle.registerFailure(email);
+  private async failLogin(meta: RequestMeta, email: string, reason: string, userId: string | undefined, reachedThreshold: boolean): Promise<void> {
     await this.audit.recordSecurityEvent(meta, {
-      action,
+      action: 'LOGIN_FAILED',
       outcome: 'FAILED',
       resourceType: userId ? 'User' : null,
       resourceId: userId ?? null,
       reason,
       changes: { email },
     });
-    if (lockedFor > 0) {
+    if (reachedThreshold) await this.recordLock(meta, email, userId, `${this.settings().lockoutThreshold} failed sign-ins`, this.settings().lockoutDurationSeconds);
+  }
+
+  private async recordLock(meta: RequestMeta, email: string, userId: string | undefined, reason: string, lockedForSeconds: number): Promise<void> {
+    await this.audit.recordSecurityEvent(meta, {
+      action: 'ACCOUNT_LOCKED',
+      outcome: 'DENIED',
+      resourceType: userId ? 'User' : null,
+      resourceId: userId ?? null,
+      reason,
+      changes: { email, lockedForSeconds },
+    });
+  }
+
+  /**
+   * Checks a second-factor code for `purpose`: a six-digit TOTP code from `sealedSecret`, or (at
+   * sign-in only) an unused recovery code. The attempt is reserved against the account's
+   * second-factor lockout first; the attempt that reaches the threshold locks the second factor
+   * (a `SECOND_FACTOR_LOCKED` security event, which raises an alert).
+   * @returns whether the code was accepted.
+   * @throws {AccountLockedError} while the second factor is locked.
+   */
+  private async checkSecondFactor(
+    em: EntityManager,
+    meta: RequestMeta,
+    user: User,
+    sealedSecret: string | null,
+    code: string,
+    purpose: SecondFactorPurpose,
+  ): Promise<boolean> {
+    const lockedMessage = 'The second factor of this account is temporarily locked after repeated wrong codes';
+    const reservation = await this.throttle.reserve(AttemptScope.SECOND_FACTOR, user.id);
+    if (!reservation.allowed) {
+      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'DENIED', resourceType: 'User', resourceId: user.id, reason: `${purpose}: second factor locked` });
+      throw new AccountLockedError(reservation.retryAfterSeconds, lockedMessage);
+    }
+    let remainingRecoveryCodes: number | null = null;
+    let accepted = false;
+    if (/^\d{6}$/.test(code.trim())) {
+      this.deps.metrics?.credentialChecks.inc({ kind: 'totp' });
+      accepted = await this.acceptTotp(em, user, sealedSecret, code);
+    } else if (purpose === 'login' && looksLikeRecoveryCode(code)) {
+      this.deps.metrics?.credentialChecks.inc({ kind: 'recovery-code' });
+      remainingRecoveryCodes = await recoveryCodes.consume(em, user.id, code);
+      accepted = remainingRecoveryCodes !== null;
+    }
+    if (!accepted) {
+      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'FAILED', resourceType: 'User', resourceId: user.id, reason: `${purpose}: invalid or reused code` });
+      if (reservation.reachedThreshold) await this.recordSecondFactorLock(meta, user.id, this.settings().lockoutDurationSeconds);
+      return false;
+    }
+    const released = await this.throttle.release(AttemptScope.SECOND_FACTOR, user.id);
+    if (!released.stands) {
+      await this.recordSecondFactorLock(meta, user.id, released.retryAfterSeconds);
+      throw new AccountLockedError(released.retryAfterSeconds, lockedMessage);
+    }
+    if (remainingRecoveryCodes !== null) {
       await this.audit.recordSecurityEvent(meta, {
-        action: 'ACCOUNT_LOCKED',
-        outcome: 'DENIED',
-        resourceType: userId ? 'User' : null,
-        resourceId: userId ?? null,
-        reason: `${this.deps.config.auth.lockoutThreshold} failed sign-ins`,
-        changes: { email, lockedForSeconds: lockedFor },
+        action: 'MFA_RECOVERY_CODE_USED',
+        resourceType: 'User',
+        resourceId: user.id,
+        reason: 'a recovery code replaced the one-time code at sign-in',
+        changes: { remainingRecoveryCodes },
       });
     }
+    return true;
+  }
+
+  private async recordSecondFactorLock(meta: RequestMeta, userId: string, lockedForSeconds: number): Promise<void> {
+    await this.audit.recordSecurityEvent(meta, {
+      action: 'SECOND_FACTOR_LOCKED',
+      outcome: 'DENIED',
+      resourceType: 'User',
+      resourceId: userId,
+      reason: `${this.settings().mfaLockoutThreshold} wrong second-factor codes`,
+      changes: { lockedForSeconds },
+    });
   }
 
   private async openSession(em: EntityManager, meta: RequestMeta, user: User): Promise<{ auth: AuthResult; sessionId: string }> {
-    const { sessionMaxLifetimeSeconds, maxSessionsPerUser, sessionIdleTimeoutSeconds } = this.deps.config.auth;
+    const { sessionMaxLifetimeSeconds, maxSessionsPerUser, sessionIdleTimeoutSeconds } = this.settings();
     const refreshToken = newRefreshToken();
     const evicted: string[] = [];
     const session = await em.transactional(async (tx) => {
@@ -302,25 +423,41 @@ export class AuthService {
   }
 
   /**
-   * Exchanges a refresh token for a new pair. A token that was already used revokes its whole
-   * session: either the holder or a thief replayed it, and the session can no longer be trusted.
+   * Exchanges a refresh token for a new pair. A token presented a second time revokes its whole
+   * session (the holder or a thief replayed it) — except within the reuse grace window
+   * (`refreshReuseGraceSeconds`) and from the same client (address and user agent): two tabs, or
+   * two requests that failed at once, then both get the pair the token was rotated into, sealed on
+   * the used token for that purpose.
    */
   async refresh(meta: RequestMeta, refreshToken: string): Promise<AuthResult> {
     const invalid = () => new UnauthenticatedError('The refresh token is not valid');
     if (!refreshToken || refreshToken.length > 200) throw invalid();
     const tokenHash = hashRefreshToken(refreshToken);
+    const client = clientHash(meta);
     const em = this.deps.orm.em.fork();
     const next = newRefreshToken();
+    const graceMs = this.settings().refreshReuseGraceSeconds * 1000;
 
     const outcome = await em.transactional(async (tx) => {
-      const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null }, { usedAt: new Date() });
+      // A concurrent claim of the same token waits here for the first one's commit, and then sees
+      // its sealed successor.
+      const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null }, { usedAt: new Date(), clientHash: client });
       const record = await tx.findOne(RefreshToken, { tokenHash });
       if (!record) return { kind: 'unknown' as const };
-      if (claimed === 0) return { kind: 'reuse' as const, sessionId: record.sessionId };
+      if (claimed === 0) {
+        const successor = this.graceSuccessor(record, client, graceMs);
+        if (!successor) return { kind: 'reuse' as const, sessionId: record.sessionId };
+        const unused = await tx.findOne(RefreshToken, { tokenHash: hashRefreshToken(successor.refreshToken), usedAt: null });
+        if (!unused) return { kind: 'reuse' as const, sessionId: record.sessionId };
+        const session = await tx.findOne(Session, { id: record.sessionId });
+        const user = session ? await tx.findOne(User, { id: session.userId }) : null;
+        if (!session || !user || session.revokedAt || user.disabled) return { kind: 'unknown' as const };
+        return { kind: 'replayed' as const, session, user, successor };
+      }
       const session = await tx.findOne(Session, { id: record.sessionId });
       const user = session ? await tx.findOne(User, { id: session.userId }) : null;
       if (!session || !user) return { kind: 'unknown' as const };
-      const idleCutoff = Date.now() - this.deps.config.auth.sessionIdleTimeoutSeconds * 1000;
+      const idleCutoff = Date.now() - this.settings().sessionIdleTimeoutSeconds * 1000;
       if (session.revokedAt || user.disabled) return { kind: 'ended' as const, session, user };
       if (session.expiresAt.getTime() <= Date.now() || session.lastSeenAt.getTime() < idleCutoff) {
         session.revokedAt = new Date();
@@ -329,12 +466,17 @@ export class AuthService {
       }
       session.lastSeenAt = new Date();
       tx.create(RefreshToken, { tokenHash: hashRefreshToken(next), sessionId: session.id });
+      const access = await this.tokens.sign(user.id, session.id, session.expiresAt);
+      if (graceMs > 0) {
+        const sealed: SealedSuccessor = { refreshToken: next, accessToken: access.token, expiresAt: access.expiresAt.toISOString() };
+        record.successorSealed = this.box.encrypt(JSON.stringify(sealed));
+      }
       await this.audit.record(tx, actorMeta(meta, user, session.id), {
         action: 'SESSION_REFRESH',
         resourceType: 'Session',
         resourceId: session.id,
       });
-      return { kind: 'ok' as const, session, user };
+      return { kind: 'ok' as const, session, user, access };
     });
 
     if (outcome.kind === 'unknown') throw invalid();
@@ -355,8 +497,28 @@ export class AuthService {
       this.deps.connections.publish({ sessionIds: [outcome.session.id], reason: 'expired' });
       throw new UnauthenticatedError('The session has ended');
     }
-    const access = await this.tokens.sign(outcome.user.id, outcome.session.id, outcome.session.expiresAt);
-    return { accessToken: access.token, refreshToken: next, expiresAt: access.expiresAt, user: outcome.user };
+    if (outcome.kind === 'replayed') {
+      await this.audit.record(em.fork(), actorMeta(meta, outcome.user, outcome.session.id), {
+        action: 'SESSION_REFRESH',
+        resourceType: 'Session',
+        resourceId: outcome.session.id,
+        reason: 'the same client presented the token again within the reuse grace window; it got the same new pair',
+      });
+      const { refreshToken: same, accessToken, expiresAt } = outcome.successor;
+      return { accessToken, refreshToken: same, expiresAt: new Date(expiresAt), user: outcome.user };
+    }
+    return { accessToken: outcome.access.token, refreshToken: next, expiresAt: outcome.access.expiresAt, user: outcome.user };
+  }
+
+  /** The pair a used token was rotated into, when this reuse falls within the grace window. */
+  private graceSuccessor(record: RefreshToken, client: string, graceMs: number): SealedSuccessor | null {
+    if (graceMs <= 0 || !record.usedAt || !record.successorSealed || record.clientHash !== client) return null;
+    if (Date.now() - record.usedAt.getTime() > graceMs) return null;
+    try {
+      return JSON.parse(this.box.decrypt(record.successorSealed)) as SealedSuccessor;
+    } catch {
+      return null;
+    }
   }
 
   /** Ends the viewer's own session. */
@@ -429,9 +591,14 @@ export class AuthService {
     this.deps.connections.publish({ userIds: [userId], reason });
   }
 
+  /** Lifts the password lockout of an address inside the caller's transaction (a password reset). */
+  async clearPasswordLockout(tx: EntityManager, email: string): Promise<void> {
+    await this.throttle.clear(tx, AttemptScope.PASSWORD, normalizeEmail(email));
+  }
+
   /** The viewer's sessions that have not ended, newest first. */
   async sessionsOf(userId: string): Promise<Session[]> {
-    const idleCutoff = new Date(Date.now() - this.deps.config.auth.sessionIdleTimeoutSeconds * 1000);
+    const idleCutoff = new Date(Date.now() - this.settings().sessionIdleTimeoutSeconds * 1000);
     return this.deps.orm.em
       .fork()
       .find(
@@ -455,35 +622,68 @@ export class AuthService {
     return { secret, otpauthUri: this.totp.keyuri(user.email, 'Vigil', secret) };
   }
 
-  /** Activates the pending TOTP secret when `otp` is a current code from it. */
-  async confirmMfa(meta: RequestMeta, otp: string): Promise<boolean> {
+  /**
+   * Activates the pending TOTP secret when `otp` is a current code from it, and issues ten
+   * single-use recovery codes (only their hashes are kept). Wrong codes count towards the
+   * account's second-factor lockout.
+   */
+  async confirmMfa(meta: RequestMeta, otp: string): Promise<RecoveryCodesResult> {
     const userId = requireActor(meta);
     const em = this.deps.orm.em.fork();
     const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
     if (user.mfaEnabled) throw new ConflictError('MFA is already enabled');
     if (!user.mfaPendingSecretEncrypted) throw new BadUserInputError('There is no MFA enrolment to confirm; call enrollMfa first', 'otp');
-    if (!(await this.acceptTotp(em, user, user.mfaPendingSecretEncrypted, otp))) {
-      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'FAILED', resourceType: 'User', resourceId: userId, reason: 'confirmMfa: invalid code' });
+    if (!(await this.checkSecondFactor(em, meta, user, user.mfaPendingSecretEncrypted, otp, 'confirmMfa'))) {
       throw new BadUserInputError('The one-time code is not valid', 'otp');
     }
-    await em.transactional(async (tx) => {
+    const codes = await em.transactional(async (tx) => {
       const fresh = await tx.findOneOrFail(User, { id: userId });
       fresh.mfaSecretEncrypted = fresh.mfaPendingSecretEncrypted;
       fresh.mfaPendingSecretEncrypted = null;
       fresh.mfaEnabled = true;
-      await this.audit.record(tx, meta, { action: 'MFA_ENABLE', resourceType: 'User', resourceId: userId, changes: { before: { mfaEnabled: false }, after: { mfaEnabled: true } } });
+      const issued = await recoveryCodes.replace(tx, userId);
+      await this.audit.record(tx, meta, {
+        action: 'MFA_ENABLE',
+        resourceType: 'User',
+        resourceId: userId,
+        changes: { before: { mfaEnabled: false }, after: { mfaEnabled: true }, recoveryCodesIssued: issued.length },
+      });
+      return issued;
     });
-    return true;
+    return { recoveryCodes: codes, generatedAt: new Date() };
   }
 
-  /** Turns TOTP off; needs a current code so a stolen access token alone cannot do it. */
+  /**
+   * Issues ten new recovery codes for the viewer's active second factor; the old ones stop working.
+   * Needs a current TOTP code (counted towards the second-factor lockout). Audited, and raises an
+   * alert, since it is what someone holding a stolen device would do.
+   */
+  async regenerateRecoveryCodes(meta: RequestMeta, otp: string): Promise<RecoveryCodesResult> {
+    const userId = requireActor(meta);
+    const em = this.deps.orm.em.fork();
+    const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
+    if (!user.mfaEnabled) throw new ConflictError('MFA is not enabled');
+    if (!(await this.checkSecondFactor(em, meta, user, user.mfaSecretEncrypted ?? null, otp, 'regenerateRecoveryCodes'))) {
+      throw new BadUserInputError('The one-time code is not valid or was already used', 'otp');
+    }
+    const entry = { action: 'MFA_RECOVERY_CODES_REGENERATED', resourceType: 'User', resourceId: userId, changes: { recoveryCodesIssued: 0 } };
+    const codes = await em.transactional(async (tx) => {
+      const issued = await recoveryCodes.replace(tx, userId);
+      entry.changes.recoveryCodesIssued = issued.length;
+      await this.audit.record(tx, meta, entry);
+      return issued;
+    });
+    this.audit.announceSecurityEvent(meta, entry);
+    return { recoveryCodes: codes, generatedAt: new Date() };
+  }
+
+  /** Turns TOTP off and drops the recovery codes; needs a current code so a stolen access token alone cannot do it. */
   async disableMfa(meta: RequestMeta, otp: string): Promise<boolean> {
     const userId = requireActor(meta);
     const em = this.deps.orm.em.fork();
     const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
     if (!user.mfaEnabled) throw new ConflictError('MFA is not enabled');
-    if (!(await this.acceptTotp(em, user, user.mfaSecretEncrypted ?? null, otp))) {
-      await this.audit.recordSecurityEvent(meta, { action: 'MFA_FAILED', outcome: 'FAILED', resourceType: 'User', resourceId: userId, reason: 'disableMfa: invalid code' });
+    if (!(await this.checkSecondFactor(em, meta, user, user.mfaSecretEncrypted ?? null, otp, 'disableMfa'))) {
       throw new BadUserInputError('The one-time code is not valid or was already used', 'otp');
     }
     await em.transactional(async (tx) => {
@@ -491,9 +691,42 @@ export class AuthService {
       fresh.mfaSecretEncrypted = null;
       fresh.mfaPendingSecretEncrypted = null;
       fresh.mfaEnabled = false;
+      await recoveryCodes.clear(tx, userId);
       await this.audit.record(tx, meta, { action: 'MFA_DISABLE', resourceType: 'User', resourceId: userId, changes: { before: { mfaEnabled: true }, after: { mfaEnabled: false } } });
     });
     return true;
+  }
+
+  /**
+   * An administrator resets another user's lost second factor: TOTP off, recovery codes and the
+   * second-factor lockout dropped, every session of that user revoked (their websockets close).
+   * Not one's own account (that is `disableMfa`, with a code), nor an account ranked above one's
+   * own. Audited in the same transaction, and raises an alert.
+   */
+  async resetSecondFactor(meta: RequestMeta, userId: string): Promise<User> {
+    const actor = meta.actor;
+    if (!actor) throw new UnauthenticatedError();
+    if (!/^[0-9a-f-]{36}$/i.test(userId)) throw new NotFoundError('User', userId);
+    const entry = { action: 'MFA_RESET', resourceType: 'User', resourceId: userId, changes: {} as Record<string, unknown> };
+    const user = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const found = await tx.findOne(User, { id: userId });
+      if (!found) throw new NotFoundError('User', userId);
+      assertMayResetSecondFactor(actor, found);
+      const before = { mfaEnabled: found.mfaEnabled };
+      found.mfaSecretEncrypted = null;
+      found.mfaPendingSecretEncrypted = null;
+      found.mfaEnabled = false;
+      found.mfaLastStep = null;
+      await recoveryCodes.clear(tx, userId);
+      await this.throttle.clear(tx, AttemptScope.SECOND_FACTOR, userId);
+      const sessionsRevoked = await this.revokeUserSessions(tx, userId, 'mfa-reset');
+      entry.changes = { before, after: { mfaEnabled: false }, sessionsRevoked };
+      await this.audit.record(tx, meta, entry);
+      return found;
+    });
+    this.announceUserChange(userId, 'mfa-reset');
+    this.audit.announceSecurityEvent(meta, entry);
+    return user;
   }
 
   /**
@@ -520,6 +753,11 @@ export class AuthService {
       );
     return updated.length === 1;
   }
+}
+
+/** Who presented a refresh token, as far as the server can tell (address and user agent), hashed. */
+function clientHash(meta: RequestMeta): string {
+  return createHash('sha256').update(`${meta.ip}\n${meta.userAgent ?? ''}`, 'utf8').digest('hex');
 }
 
 /** The request's metadata with the signed-in (or signing-in) user as actor. */

@@ -41,13 +41,15 @@ export class AccessTokens {
 
   constructor(
     private readonly key: Uint8Array,
-    private readonly ttlSeconds: number,
+    /** Seconds an access token lives; a function is read at every signing (a live setting). */
+    private readonly ttlSeconds: number | (() => number),
   ) {}
 
   /** A token for a session, ending after the configured TTL or at `notAfter`, whichever is first. */
   async sign(userId: string, sessionId: string, notAfter: Date): Promise<{ token: string; expiresAt: Date }> {
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const exp = Math.min(nowSeconds + this.ttlSeconds, Math.floor(notAfter.getTime() / 1000));
+    const ttl = typeof this.ttlSeconds === 'function' ? this.ttlSeconds() : this.ttlSeconds;
+    const exp = Math.min(nowSeconds + ttl, Math.floor(notAfter.getTime() / 1000));
     const { SignJWT } = await loadJose();
     const token = await new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

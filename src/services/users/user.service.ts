@@ -221,7 +221,7 @@ export class UserService {
       const found = await tx.findOneOrFail(User, { id: target.id });
       found.passwordHash = passwordHash;
       const revoked = await this.deps.auth.revokeUserSessions(tx, found.id, 'password-reset');
-      await tx.getConnection().execute('delete from login_throttle where email = ?', [found.email], 'all', tx.getTransactionContext());
+      await this.deps.auth.clearPasswordLockout(tx, found.email);
       await this.deps.audit.record(tx, meta, {
         action: 'USER_PASSWORD_RESET',
         resourceType: 'User',
