@@ -64,7 +64,7 @@ export async function runBackupBench(databaseUrl: string, rounds = 3): Promise<B
   const logger = createLogger('silent');
   const orm = await openOrm(databaseUrl, 2, logger);
   const pubsub = createVigilPubSub();
-  const backups = new BackupService({ config, orm, pubsub, logger, audit: new AuditService({ orm, pubsub, logger }) });
+  const backups = new BackupService({ config, orm, pubsub, logger, audit: new AuditService({ orm, pubsub, logger }), instanceId: `bench-${process.pid}` });
   try {
     const tool = await backups.backupTool();
     if (!tool.available || !tool.pgDump) throw new Error(tool.detail);

@@ -21,6 +21,25 @@ export enum BackupVerificationKind {
   DRILL = 'DRILL',
 }
 
+/** What the database holds after a restore attempt. */
+export enum RestoreDatabaseState {
+  /** The backup is in place. */
+  RESTORED = 'RESTORED',
+  /** The restore was rolled back as a whole: the database is exactly as it was before the attempt. */
+  UNCHANGED = 'UNCHANGED',
+  /** The database could not be read after the failure; check it before writing. */
+  UNKNOWN = 'UNKNOWN',
+}
+
 registerEnumType(BackupStatus, { name: 'BackupStatus' });
 registerEnumType(BackupTrigger, { name: 'BackupTrigger' });
 registerEnumType(BackupVerificationKind, { name: 'BackupVerificationKind' });
+registerEnumType(RestoreDatabaseState, {
+  name: 'RestoreDatabaseState',
+  description: 'What the database holds after a restore attempt',
+  valuesConfig: {
+    RESTORED: { description: 'The backup is in place' },
+    UNCHANGED: { description: 'The restore was rolled back as a whole: the database is exactly as it was before the attempt' },
+    UNKNOWN: { description: 'The database could not be read after the failure; check it before writing' },
+  },
+});

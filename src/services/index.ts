@@ -121,7 +121,7 @@ export function createServices(deps: ServiceDeps): Services {
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }));
   const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit });
+  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
   const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });

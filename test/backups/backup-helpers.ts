@@ -9,12 +9,12 @@ export const adminMeta = (): RequestMeta => ({
   actor: { id: randomUUID(), email: 'backup-admin@example.com', role: 'SUPER_ADMIN' as never },
 });
 
-/** Every user table's rows, as one digest per table (backup metadata excluded). */
+/** Every user table's rows, as one digest per table (the tables restores leave alone excluded). */
 export async function tableDigests(url: string, exclude: string[] = []): Promise<Record<string, string>> {
   return withClient(url, async (c) => {
     const { rows: tables } = await c.query<{ name: string }>(
       `select relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = 'public' and c.relkind = 'r' and relname not in ('backup', 'backup_verification') order by 1`,
+       where n.nspname = 'public' and c.relkind = 'r' and relname not in ('backup', 'backup_verification', 'backup_operation', 'alert_sequence_ledger') order by 1`,
     );
     const digests: Record<string, string> = {};
     for (const { name } of tables) {

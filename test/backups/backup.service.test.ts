@@ -3,6 +3,7 @@ import path from 'node:path';
 import { systemMeta } from '../../src/context';
 import { BackupStatus, BackupTrigger } from '../../src/schema/backup.enums';
 import { BACKUP_EVENTS } from '../../src/services/backups/backup.service';
+import { scratchPrefix } from '../../src/services/backups/backup-verify';
 import { withClient } from '../helpers/postgres';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { adminMeta, finished, mutateData, seedDemoData, tableDigests } from './backup-helpers';
@@ -65,7 +66,7 @@ describe('BackupService', () => {
     expect(verification.checks.filter((c) => !c.ok)).toEqual([]);
     expect(verification.ok).toBe(true);
     expect(verification.checks.map((c) => c.name)).toEqual(['manifest', 'size', 'checksum', 'database', 'archive', 'trialRestore', 'rowCounts']);
-    const scratch = await withClient(server.database.url, (c) => c.query(`select datname from pg_database where datname like 'vigil_verify_%'`));
+    const scratch = await withClient(server.database.url, (c) => c.query(`select datname from pg_database where starts_with(datname, $1)`, [scratchPrefix(server.database.url)]));
     expect(scratch.rows).toEqual([]);
     const evidence = await backups().verificationsOf(server.orm.em.fork(), [backup.id]);
     expect(evidence.get(backup.id)).toHaveLength(1);
@@ -166,7 +167,7 @@ describe('BackupService', () => {
     }
   });
 
-  it('a restore that breaks half way leaves the database as it was, from the safety backup', async () => {
+  it('a restore that breaks half way is rolled back by PostgreSQL: the database is as it was, and says so', async () => {
     const url = server.database.url;
     // A CHECK whose function changed after the row was written: pg_dump dumps it faithfully, and
     // restoring that row then fails in the middle of loading the data.
@@ -185,7 +186,7 @@ describe('BackupService', () => {
     const before = await tableDigests(url, AFTER_RESTORE);
 
     const result = await backups().restore(adminMeta(), broken.id, broken.id);
-    expect(result).toMatchObject({ ok: false, rolledBack: true, error: expect.stringContaining('trap') });
+    expect(result).toMatchObject({ ok: false, rolledBack: true, databaseState: 'UNCHANGED', error: expect.stringContaining('trap') });
     expect(await tableDigests(url, AFTER_RESTORE)).toEqual(before);
     const trap = await withClient(url, (c) => c.query(`select 1 from pg_class where relname = 'trap'`));
     expect(trap.rows).toEqual([]);

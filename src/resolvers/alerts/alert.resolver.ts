@@ -86,9 +86,9 @@ export class AlertResolver {
       const { minLevel, after } = args as AlertRaisedArgs;
       let afterSeq: number | undefined;
       if (after) {
-        const seen = await ctx.services.alerts.get(ctx.em, after);
-        if (!seen) throw new BadUserInputError('after is not the id of an alert', 'after');
-        afterSeq = seen.seq;
+        const seq = await ctx.services.alerts.seqOf(ctx.em, after);
+        if (seq === null) throw new BadUserInputError('after is not the id of an alert', 'after');
+        afterSeq = seq;
       }
       return ctx.services.alerts.feed.raised({
         minLevel: minLevel ?? AlertLevel.INFO,

@@ -1,6 +1,6 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { Backup } from '../../entities/backup.entity';
-import { BackupStatus } from '../../schema/backup.enums';
+import { BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
 import { ConnectionType } from '../../schema/connection';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
@@ -31,11 +31,17 @@ export class RestoreResult {
   @Field(() => Backup)
   backup!: Backup;
 
-  @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first' })
+  @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first (null when the restore stopped before it)' })
   safetyBackup!: Backup | null;
 
-  @Field({ description: 'True when the restore failed and the safety backup was put back' })
+  @Field({
+    description:
+      'True when the restore failed and was rolled back as a whole, leaving the database as it was before the attempt (the safety backup is never put back over it)',
+  })
   rolledBack!: boolean;
+
+  @Field(() => RestoreDatabaseState, { description: 'What the database holds now: the backup, its state before the attempt, or unknown' })
+  databaseState!: RestoreDatabaseState;
 
   @Field(() => String, { nullable: true })
   error!: string | null;

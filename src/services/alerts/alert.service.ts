@@ -14,10 +14,11 @@ import { listAlerts } from './alert.queries';
 import { publishTopic, type AlertFeed } from './alert-feed';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
 import { isUuid } from '../../infra/ids';
+import { ALERT_RAISE_LOCK, NEXT_ALERT_SEQ_SQL } from './alert-sequence';
 
 /** Advisory lock keys: raising (dedup + seq assignment) and the escalation job. */
 export const ALERT_LOCKS = {
-  raise: 7_310_447_001,
+  raise: ALERT_RAISE_LOCK,
   escalation: 7_310_447_002,
 } as const;
 
@@ -169,7 +170,7 @@ export class AlertService {
         }
         return { alert: existing, created: false };
       }
-      const [row] = await tx.execute<{ next: string | number }[]>('select coalesce(max(seq), 0) + 1 as next from alert');
+      const [row] = await tx.execute<{ next: string | number }[]>(NEXT_ALERT_SEQ_SQL);
       const alert = tx.create(Alert, {
         id: randomUUID(),
         seq: Number(row!.next),
@@ -203,6 +204,19 @@ export class AlertService {
   async get(em: EntityManager, id: string): Promise<Alert | null> {
     if (!isUuid(id)) return null;
     return em.findOne(Alert, { id });
+  }
+
+  /**
+   * Where an alert stands in the `seq` order, for resuming `alertRaised(after:)`: from the alert,
+   * or from the sequence ledger when a restore removed it. Null for an id never handed out.
+   */
+  async seqOf(em: EntityManager, id: string): Promise<number | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await em.execute<{ seq: string | number }[]>(
+      'select seq from alert where id = ? union all select seq from alert_sequence_ledger where id = ? limit 1',
+      [id, id],
+    );
+    return row ? Number(row.seq) : null;
   }
 
   /** A page of alerts, newest first (first seen, then id), with the filter applied. */

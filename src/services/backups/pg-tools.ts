@@ -116,13 +116,48 @@ export function withDatabase(databaseUrl: string, database: string): string {
   return url.toString();
 }
 
-/** Starts a PostgreSQL client tool; stderr is collected (bounded) for the error message. */
-export function startTool(
-  file: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
-  const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Runs the tool under a small POSIX shell watchdog: the tool's stdin is /dev/null, while the
+ * wrapper's stdin is a pipe this process holds open. When this process ends for any reason,
+ * SIGKILL included, the kernel closes the pipe, the watchdog reads end-of-file and terminates the
+ * tool (SIGTERM, then SIGKILL after 5 s). Node has no PR_SET_PDEATHSIG, and a process group alone
+ * does not die with its parent; a pipe's end-of-file does.
+ */
+const WATCHDOG = [
+  'tool="$1"; shift',
+  'exec 3<&0',
+  '"$tool" "$@" </dev/null & child=$!',
+  '{ while read -r _; do :; done; kill -TERM "$child" 2>/dev/null; sleep 5; kill -KILL "$child" 2>/dev/null; } <&3 >/dev/null 2>&1 & watcher=$!',
+  'exec 3<&-',
+  'wait "$child"; status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+/** A running PostgreSQL client tool. */
+export interface RunningTool {
+  /** The tool's standard output (pg_dump's archive). */
+  stdout: NodeJS.ReadableStream & { setEncoding(encoding: BufferEncoding): unknown };
+  /** Resolves when the tool exits 0; rejects with the end of its stderr otherwise. */
+  done: Promise<void>;
+  /** The watchdog shell's pid (the tool is its child). */
+  pid: number | undefined;
+  /** Stops the tool (closes the watchdog's pipe: SIGTERM to the tool, SIGKILL 5 s later). */
+  stop(): void;
+}
+
+/**
+ * Starts a PostgreSQL client tool that cannot outlive this process (see {@link WATCHDOG});
+ * stderr is collected (bounded) for the error message.
+ */
+export function startTool(file: string, args: string[], env: NodeJS.ProcessEnv): RunningTool {
+  const child: ChildProcessWithoutNullStreams = spawn('/bin/sh', ['-c', WATCHDOG, 'vigil-pg-tool', file, ...args], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  // The pipe stays open on purpose: its closing is the watchdog's signal. A write error after the
+  // watchdog ended is expected and harmless.
+  child.stdin.on('error', () => undefined);
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
@@ -131,6 +166,7 @@ export function startTool(
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
+      child.stdin.destroy();
       if (code === 0) resolve();
       else {
         const message = stderr.trim().split('\n').slice(-3).join(' | ') || `exited with ${signal ?? code}`;
@@ -138,18 +174,27 @@ export function startTool(
       }
     });
   });
-  return { child, done };
+  return { stdout: child.stdout, done, pid: child.pid, stop: () => child.stdin.destroy() };
 }
 
-/** Runs a tool to completion, returning its stdout. */
-export async function runTool(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const { child, done } = startTool(file, args, env);
-  child.stdin.end();
+/** Runs a tool to completion, returning its stdout; `onStart` receives the handle (to stop it). */
+export async function runTool(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onStart?: (tool: RunningTool) => () => void,
+): Promise<string> {
+  const tool = startTool(file, args, env);
+  const forget = onStart?.(tool);
   let stdout = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
+  tool.stdout.setEncoding('utf8');
+  tool.stdout.on('data', (chunk: string) => {
     stdout += chunk;
   });
-  await done;
+  try {
+    await tool.done;
+  } finally {
+    forget?.();
+  }
   return stdout;
 }

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261206120000_settings extends Migration {
+export class Migration20261206130000_settings extends Migration {
   override async up(): Promise<void> {
     // One row: the stored overrides of the runtime settings and the maintenance switch, versioned as a whole.
     this.addSql(`

@@ -1,0 +1,37 @@
+import type { BackupStatus } from '../../schema/backup.enums';
+
+/** Pub/sub topics of the backups area; payloads are plain JSON. */
+export const BACKUP_EVENTS = {
+  /** `publish(PROGRESS, backupId, BackupProgress)` */
+  PROGRESS: 'BACKUP_PROGRESS',
+  /** `{ id, by }` after a successful restore; `by` is the actor's email or `system`. */
+  RESTORED: 'BACKUP_RESTORED',
+  /** `{ id, kind: 'BACKUP' | 'DRILL' | 'RESTORE', trigger, error }` when a backup, drill or restore fails. */
+  FAILED: 'BACKUP_FAILED',
+  /** `{ lastSuccessfulAt, maxAgeHours }` when no backup succeeded within `VIGIL_BACKUP_MAX_AGE_HOURS`. */
+  STALE: 'BACKUP_STALE',
+} as const;
+
+/** The stages a backup goes through, as `backupProgress` reports them. */
+export type BackupPhase = 'STARTING' | 'SNAPSHOT' | 'DUMPING' | 'FINALIZING' | 'DONE' | 'FAILED';
+
+/** One `backupProgress` event. */
+export interface BackupProgressEvent {
+  id: string;
+  phase: BackupPhase;
+  bytesWritten: number;
+  status: BackupStatus;
+  error: string | null;
+}
+
+/**
+ * Tables whose rows are the backups area's own records (backups, verifications, operations) and
+ * the alert sequence ledger: their data is not in an archive, and a restore leaves them as they
+ * are, so what happened around a restore stays known after it.
+ */
+export const PRESERVED_TABLES = ['public.backup', 'public.backup_verification', 'public.backup_operation', 'public.alert_sequence_ledger'] as const;
+
+/** The message of any thrown value. */
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

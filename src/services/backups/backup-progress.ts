@@ -1,0 +1,59 @@
+import { Backup } from '../../entities/backup.entity';
+import { NotFoundError } from '../../errors';
+import type { MikroORM } from '../../infra/db';
+import { isUuid } from '../../infra/ids';
+import type { VigilPubSub } from '../../infra/pubsub';
+import { BackupStatus } from '../../schema/backup.enums';
+import { BACKUP_EVENTS, type BackupProgressEvent } from './backup-events';
+
+const PROGRESS_RECHECK_MS = 2_000;
+
+/**
+ * Progress of one backup: the current state first, then every change until it ends (SUCCEEDED or
+ * FAILED), after which the stream completes.
+ */
+export async function* backupProgress(orm: MikroORM, pubsub: VigilPubSub, id: string): AsyncGenerator<BackupProgressEvent> {
+  if (!isUuid(id)) throw new NotFoundError('Backup', id);
+  const events = pubsub.subscribe(BACKUP_EVENTS.PROGRESS, id) as AsyncIterable<BackupProgressEvent>;
+  const iterator = events[Symbol.asyncIterator]();
+  try {
+    const stateOf = async (): Promise<BackupProgressEvent> => {
+      const backup = await orm.em.fork().findOne(Backup, { id });
+      if (!backup) throw new NotFoundError('Backup', id);
+      return {
+        id,
+        phase: backup.status === BackupStatus.RUNNING ? 'STARTING' : backup.status === BackupStatus.SUCCEEDED ? 'DONE' : 'FAILED',
+        bytesWritten: backup.sizeBytes ?? 0,
+        status: backup.status,
+        error: backup.error ?? null,
+      };
+    };
+    const current = await stateOf();
+    yield current;
+    if (current.status !== BackupStatus.RUNNING) return;
+    let pending = iterator.next();
+    for (;;) {
+      // A Redis subscription starts asynchronously, so the final event may slip past it: the row
+      // is re-read now and then, and its end state closes the stream either way.
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<'tick'>((resolve) => {
+        timer = setTimeout(() => resolve('tick'), PROGRESS_RECHECK_MS);
+      });
+      const next = await Promise.race([pending, tick]).finally(() => clearTimeout(timer));
+      if (next === 'tick') {
+        const state = await stateOf();
+        if (state.status !== BackupStatus.RUNNING) {
+          yield state;
+          return;
+        }
+        continue;
+      }
+      if (next.done) return;
+      yield next.value;
+      if (next.value.status !== BackupStatus.RUNNING) return;
+      pending = iterator.next();
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
