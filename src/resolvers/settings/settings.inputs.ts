@@ -75,6 +75,15 @@ export class ProtectionSettingsInput {
 
   @Field(() => Int, { nullable: true, description: 'Events a websocket subscription may have waiting before it is closed as too slow' })
   wsMaxQueue?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Open websocket connections per client IP on one instance' })
+  wsMaxConnectionsPerIp?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Open signed-in websocket connections per user on one instance' })
+  wsMaxConnectionsPerUser?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Live operations per websocket connection' })
+  wsMaxSubscriptionsPerConnection?: number | null;
 }
 
 @InputType({ description: 'Whether members of one role must have a second factor' })

@@ -169,6 +169,15 @@ export class ProtectionSettings {
 
   @Field(() => IntSetting, { description: 'Events a websocket subscription may have waiting before it is closed as too slow (4008)' })
   wsMaxQueue!: IntSetting;
+
+  @Field(() => IntSetting, { description: 'Open websocket connections per client IP on one instance (close code 4029 beyond)' })
+  wsMaxConnectionsPerIp!: IntSetting;
+
+  @Field(() => IntSetting, { description: 'Open signed-in websocket connections per user on one instance (close code 4029 beyond)' })
+  wsMaxConnectionsPerUser!: IntSetting;
+
+  @Field(() => IntSetting, { description: 'Live operations per websocket connection (RATE_LIMITED beyond)' })
+  wsMaxSubscriptionsPerConnection!: IntSetting;
 }
 
 @ObjectType({ simpleResolvers: true, description: 'Lockout, session lifetimes and second-factor requirements' })

@@ -58,6 +58,9 @@ export interface SettingsValues {
     costBudgetWindowSeconds: number;
     wsSubscribeLimit: number;
     wsMaxQueue: number;
+    wsMaxConnectionsPerIp: number;
+    wsMaxConnectionsPerUser: number;
+    wsMaxSubscriptionsPerConnection: number;
   };
   identity: {
     lockoutThreshold: number;
@@ -118,6 +121,14 @@ export const SETTINGS: readonly SettingDefinition[] = [
   setting('protection.costBudgetWindowSeconds', 'VIGIL_COST_BUDGET_WINDOW_SECONDS', 'int', (c) => c.protection.costBudget.windowSeconds),
   setting('protection.wsSubscribeLimit', 'VIGIL_RATE_LIMIT_WS_SUBSCRIBE', 'int', (c) => c.protection.rateLimit.wsSubscribe),
   setting('protection.wsMaxQueue', 'VIGIL_WS_MAX_QUEUE', 'int', (c) => c.alerts.wsMaxQueue),
+  setting('protection.wsMaxConnectionsPerIp', 'VIGIL_WS_MAX_CONNECTIONS_PER_IP', 'int', (c) => c.protection.websocket.maxConnectionsPerIp),
+  setting('protection.wsMaxConnectionsPerUser', 'VIGIL_WS_MAX_CONNECTIONS_PER_USER', 'int', (c) => c.protection.websocket.maxConnectionsPerUser),
+  setting(
+    'protection.wsMaxSubscriptionsPerConnection',
+    'VIGIL_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    'int',
+    (c) => c.protection.websocket.maxSubscriptionsPerConnection,
+  ),
 
   setting('identity.lockoutThreshold', 'VIGIL_LOCKOUT_THRESHOLD', 'int', (c) => c.auth.lockoutThreshold),
   setting('identity.lockoutWindowSeconds', 'VIGIL_LOCKOUT_WINDOW_SECONDS', 'int', (c) => c.auth.lockoutWindowSeconds),

@@ -27,6 +27,11 @@ export const MAINTENANCE_EXEMPT_MUTATIONS: ReadonlySet<string> = new Set([
   '__typename',
 ]);
 
+function isExempt(fields: Iterable<string>): boolean {
+  for (const field of fields) if (!MAINTENANCE_EXEMPT_MUTATIONS.has(field)) return false;
+  return true;
+}
+
 /** SERVICE_UNAVAILABLE for a write refused during maintenance, with `retryAfter`, `reason` and the operator's message. */
 export function maintenanceError(notice: MaintenanceNotice): ServiceUnavailableError {
   return new ServiceUnavailableError(notice.message ?? 'Vigil is in maintenance: changes are refused until it ends; reads still work', {
@@ -70,9 +75,7 @@ export class WriteGate {
    * @throws {ServiceUnavailableError}
    */
   admit(fields: Iterable<string>): () => void {
-    let exempt = true;
-    for (const field of fields) if (!MAINTENANCE_EXEMPT_MUTATIONS.has(field)) exempt = false;
-    if (exempt) return () => undefined;
+    if (isExempt(fields)) return () => undefined;
     if (this.notice) throw maintenanceError(this.notice);
     this.inFlight += 1;
     let released = false;
@@ -82,6 +85,14 @@ export class WriteGate {
       this.inFlight -= 1;
       if (this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
     };
+  }
+
+  /**
+   * The refusal a mutation with root fields `fields` gets now (SERVICE_UNAVAILABLE during
+   * maintenance unless every field is exempt), or null; counts nothing (the gate's check).
+   */
+  refusal(fields: Iterable<string>): ServiceUnavailableError | null {
+    return this.notice && !isExempt(fields) ? maintenanceError(this.notice) : null;
   }
 
   /** Resolves when no admitted write is in flight. */
