@@ -12,10 +12,17 @@ const QUIET = { VIGIL_HEALTH_INTERVAL_MS: '0', VIGIL_HEALTH_CACHE_MS: '0' };
 async function overWebsocket(url: string, token: string, query: string, variables: Record<string, unknown>) {
   const client = wsClient(url, token);
   try {
+    type Result = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
     const iterator = client.iterate({ query, variables });
-    const first = await iterator.next();
-    await iterator.return?.();
-    return first.value as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+    try {
+      const first = await iterator.next();
+      await iterator.return?.();
+      return first.value as Result;
+    } catch (errors) {
+      // A refusal before execution arrives as graphql-ws's `error` message.
+      if (Array.isArray(errors)) return { errors } as Result;
+      throw errors;
+    }
   } finally {
     await client.dispose();
   }
