@@ -1,12 +1,16 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { User } from '../../entities/user.entity';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
+import { typedId } from '../../schema/node';
 import type { SettingsSnapshot } from '../../services/settings/settings.service';
 import type { SettingsChangeRow } from '../../services/settings/settings.store';
 import { SystemSettingsInput } from './settings.inputs';
 import { SystemSettings, SystemSettingsChange, SystemSettingsChangeConnection } from './settings.types';
 import { patchFromInput, settingsView } from './settings.view';
+
+/** The typed id of the one SystemSettings object (see schema/node.ts). */
+export const SYSTEM_SETTINGS_ID = typedId('SystemSettings');
 
 @Resolver(() => SystemSettings)
 export class SettingsResolver {
@@ -16,12 +20,8 @@ export class SettingsResolver {
   }
 
   @Query(() => SystemSettingsChangeConnection, { nullable: true, description: 'ADMIN_ACCESS: every change of the settings, newest first' })
-  systemSettingsHistory(
-    @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1–100 (default 20)' }) first?: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page' }) after?: string | null,
-  ): Promise<Page<SettingsChangeRow>> {
-    return ctx.services.settings.history(ctx.em, first, after);
+  systemSettingsHistory(@Ctx() ctx: Context, @Args(() => ConnectionArgs) page: ConnectionArgs): Promise<Page<SettingsChangeRow>> {
+    return ctx.services.settings.history(ctx.em, page);
   }
 
   @Mutation(() => SystemSettings, {
@@ -45,6 +45,11 @@ export class SettingsResolver {
   })
   systemSettingsChanged(@Root() snapshot: SettingsSnapshot, @Ctx() ctx: Context): SystemSettings {
     return settingsView(ctx.services.settings, snapshot);
+  }
+
+  @FieldResolver(() => ID, { description: `Always \`${SYSTEM_SETTINGS_ID}\`: there is one SystemSettings, and each answer is its current state` })
+  id(): string {
+    return SYSTEM_SETTINGS_ID;
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'Who made the last change; null for the system or a removed account' })

@@ -2,6 +2,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { AlertLevel } from '../../entities/alert.entity';
 import { Role } from '../../permissions/roles';
 import { ConnectionType } from '../../schema/connection';
+import { Node } from '../../schema/node';
 import { JSONScalar } from '../../schema/scalars';
 import { SettingSource } from '../../services/settings/settings.catalog';
 
@@ -240,8 +241,10 @@ export class Maintenance {
   reason!: string | null;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'The runtime settings every instance applies, with the maintenance state; changed with updateSystemSettings' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'The runtime settings every instance applies, with the maintenance state; changed with updateSystemSettings' })
 export class SystemSettings {
+  id!: string;
+
   @Field(() => Int, { description: 'Increases with every change; updateSystemSettings needs the current one' })
   version!: number;
 
@@ -284,9 +287,9 @@ export class SettingChange {
   afterSource!: SettingSource;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'One version of the system settings: who changed what' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'One version of the system settings: who changed what' })
 export class SystemSettingsChange {
-  @Field(() => ID, { description: 'The change’s id' })
+  @Field(() => ID, { description: 'Unique across all types (a stored change keeps its UUID)' })
   id!: string;
 
   @Field(() => Int, { description: 'The settings version this change made' })
@@ -307,4 +310,4 @@ export class SystemSettingsChange {
   changes!: SettingChange[];
 }
 
-export const SystemSettingsChangeConnection = ConnectionType(SystemSettingsChange, 'SystemSettingsChange');
+export const SystemSettingsChangeConnection = ConnectionType(SystemSettingsChange, 'SystemSettingsChange', 'newest first');

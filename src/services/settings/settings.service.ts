@@ -7,8 +7,8 @@ import { BadUserInputError, ConflictError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { decodeCursor, encodeCursor, pageLimit, pageSize, toPage, type Page } from '../../schema/connection';
-import { publishTopic, subscribeTopic } from '../alerts/alert-feed';
+import { cursorArgument, decodeCursor, keysetSql, pageLimit, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
+import { isUuid } from '../../infra/ids';
 import type { RaiseAlertData } from '../alerts/alert.service';
 import type { AuditEntryInput } from '../audit/audit.service';
 import {
@@ -24,6 +24,7 @@ import {
 } from './settings.catalog';
 import {
   bumpVersion,
+  changesById,
   deleteHold,
   forgetInstance,
   insertChange,
@@ -164,7 +165,7 @@ export class SettingsService {
   private reporting: Promise<void> = Promise.resolve();
   private lastReportAt = 0;
   private timer?: NodeJS.Timeout;
-  private notices?: AsyncIterator<unknown>;
+  private unlisten: (() => void)[] = [];
   private raiseAlert?: (data: RaiseAlertData) => Promise<unknown>;
   private readonly pollMs: number;
   private readonly holdLeaseMs: number;
@@ -240,20 +241,13 @@ export class SettingsService {
     await this.refresh();
   }
 
-  /** Starts the poll and the Redis notices. */
+  /** Starts the poll and the Redis notices (and a re-read whenever pub/sub comes back after an outage). */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.pollMs);
     this.timer.unref();
-    const iterator = subscribeTopic(this.deps.pubsub, SETTINGS_CHANGED)[Symbol.asyncIterator]();
-    this.notices = iterator;
-    void (async () => {
-      for (;;) {
-        const next = await iterator.next().catch(() => ({ done: true as const, value: undefined }));
-        if (next.done) return;
-        void this.refresh().catch(() => undefined);
-      }
-    })();
+    const refresh = () => void this.refresh().catch(() => undefined);
+    this.unlisten = [this.deps.pubsub.listen(SETTINGS_CHANGED, refresh), this.deps.pubsub.onResume(refresh)];
   }
 
   /** Stops polling and listening, ends this instance's leases' renewal and removes its report. */
@@ -262,8 +256,7 @@ export class SettingsService {
     this.timer = undefined;
     for (const timer of this.holdTimers.values()) clearInterval(timer);
     this.holdTimers.clear();
-    await this.notices?.return?.();
-    this.notices = undefined;
+    for (const unlisten of this.unlisten.splice(0)) unlisten();
     await this.refreshing?.catch(() => undefined);
     await this.reporting;
     await forgetInstance(this.deps.orm.em.fork(), this.deps.instanceId).catch((err) =>
@@ -450,7 +443,7 @@ export class SettingsService {
   /** After a commit: apply here, tell the other instances, raise the INFO alert. */
   private async announce(change: SettingsChangeRow): Promise<void> {
     try {
-      publishTopic(this.deps.pubsub, SETTINGS_CHANGED, { version: change.version });
+      this.deps.pubsub.publish(SETTINGS_CHANGED, { version: change.version });
     } catch (err) {
       this.deps.logger.warn({ err }, 'could not announce a settings change; other instances apply it at their next poll');
     }
@@ -466,24 +459,26 @@ export class SettingsService {
     }).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not raise the settings-change alert'));
   }
 
-  /** The history of changes, newest first, as a page. */
-  async history(em: EntityManager, first?: number | null, after?: string | null): Promise<Page<SettingsChangeRow>> {
-    const size = pageSize(first);
+  /** The history of changes, newest first, as a Relay page (`first`/`after` or `last`/`before`). */
+  async history(em: EntityManager, args: PageArgs): Promise<Page<SettingsChangeRow>> {
+    const window = pageWindow(args);
     let cursor: { at: string; id: string } | null = null;
-    if (after) {
-      const [at, id] = decodeCursor(after, 2);
-      if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/i.test(id)) {
-        throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [at, id] = decodeCursor(window.cursor, 2, argument);
+      if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !isUuid(String(id))) {
+        throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
       }
-      cursor = { at, id };
+      cursor = { at, id: String(id) };
     }
-    const { rows, total } = await listChanges(em, pageLimit(size), cursor);
-    return toPage(rows, size, (r) => [r.at.toISOString(), r.id], total);
+    const walk = keysetSql('desc', window);
+    const { rows, total } = await listChanges(em, { ...walk, limit: window.size ? pageLimit(window.size) : 0 }, cursor);
+    return toPage(rows, window, (r) => [r.at.toISOString(), r.id], total);
   }
 
-  /** Encodes the cursor of a history row (for callers that page on their own). */
-  static historyCursor(row: SettingsChangeRow): string {
-    return encodeCursor([row.at.toISOString(), row.id]);
+  /** History entries by id (for `node`), in order; null for an unknown id. */
+  changesById(em: EntityManager, ids: readonly string[]): Promise<(SettingsChangeRow | null)[]> {
+    return changesById(em, ids);
   }
 
   /**
@@ -537,7 +532,7 @@ export class SettingsService {
       version: change.version,
       reassert: async () => {
         await upsertHold(this.deps.orm.em.fork(), hold, this.holdLeaseMs);
-        publishTopic(this.deps.pubsub, SETTINGS_CHANGED, { version: change.version });
+        this.deps.pubsub.publish(SETTINGS_CHANGED, { version: change.version });
         await this.refresh();
       },
       release: (releaseMeta) => this.exitMaintenance(releaseMeta, hold),

@@ -168,25 +168,46 @@ interface ChangeRow {
   changes: SettingChangeEntry[] | string;
 }
 
-/** History newest first (time, then id), `limit` rows after the cursor `(at, id)`. */
-export async function listChanges(em: EntityManager, limit: number, after: { at: string; id: string } | null): Promise<{ rows: SettingsChangeRow[]; total: number }> {
-  const where = after ? 'where (at, id) < (?::timestamptz, ?::uuid)' : '';
-  const rows = await em.execute<ChangeRow[]>(
-    `select id, version, at, actor_id, actor_email, reason, changes from system_settings_change ${where} order by at desc, id desc limit ${Number(limit)}`,
-    after ? [after.at, after.id] : [],
-  );
+/**
+ * History rows past the cursor `(at, id)` in keyset order: `order` and `op` come from `keysetSql`
+ * (newest first forward, oldest first when walking backward); `limit` rows at most. Also the total.
+ */
+export async function listChanges(
+  em: EntityManager,
+  walk: { order: 'asc' | 'desc'; op: '<' | '>'; limit: number },
+  cursor: { at: string; id: string } | null,
+): Promise<{ rows: SettingsChangeRow[]; total: number }> {
+  const where = cursor ? `where (at, id) ${walk.op} (?::timestamptz, ?::uuid)` : '';
+  const rows = walk.limit
+    ? await em.execute<ChangeRow[]>(
+        `select id, version, at, actor_id, actor_email, reason, changes from system_settings_change ${where}
+          order by at ${walk.order}, id ${walk.order} limit ${Number(walk.limit)}`,
+        cursor ? [cursor.at, cursor.id] : [],
+      )
+    : [];
   const [count] = await em.execute<{ n: number }[]>('select count(*)::int as n from system_settings_change');
+  return { rows: rows.map(toChange), total: count?.n ?? 0 };
+}
+
+/** History rows by id (for `node`), in the order of `ids`; null for an unknown one. */
+export async function changesById(em: EntityManager, ids: readonly string[]): Promise<(SettingsChangeRow | null)[]> {
+  const rows = await em.execute<ChangeRow[]>(
+    'select id, version, at, actor_id, actor_email, reason, changes from system_settings_change where id = any(?::uuid[])',
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.id, toChange(r)]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+function toChange(r: ChangeRow): SettingsChangeRow {
   return {
-    rows: rows.map((r) => ({
-      id: r.id,
-      version: r.version,
-      at: date(r.at),
-      actorId: r.actor_id,
-      actorEmail: r.actor_email,
-      reason: r.reason,
-      changes: typeof r.changes === 'string' ? (JSON.parse(r.changes) as SettingChangeEntry[]) : r.changes,
-    })),
-    total: count?.n ?? 0,
+    id: r.id,
+    version: r.version,
+    at: date(r.at),
+    actorId: r.actor_id,
+    actorEmail: r.actor_email,
+    reason: r.reason,
+    changes: typeof r.changes === 'string' ? (JSON.parse(r.changes) as SettingChangeEntry[]) : r.changes,
   };
 }
 

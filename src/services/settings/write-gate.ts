@@ -11,7 +11,7 @@ export interface MaintenanceNotice {
 export const MAINTENANCE_RETRY_AFTER_SECONDS = 30;
 
 /** `extensions.reason` of a write refused because maintenance is on. */
-export const MAINTENANCE_REASON = 'MAINTENANCE';
+export const MAINTENANCE_REASON = 'MAINTENANCE' as const;
 
 /**
  * Mutation root fields that stay open during maintenance: signing in and out (so administrators
@@ -34,12 +34,15 @@ function isExempt(fields: Iterable<string>): boolean {
 
 /** SERVICE_UNAVAILABLE for a write refused during maintenance, with `retryAfter`, `reason` and the operator's message. */
 export function maintenanceError(notice: MaintenanceNotice): ServiceUnavailableError {
-  return new ServiceUnavailableError(notice.message ?? 'Vigil is in maintenance: changes are refused until it ends; reads still work', {
+  const error = new ServiceUnavailableError(notice.message ?? 'Vigil is in maintenance: changes are refused until it ends; reads still work', {
     retryAfter: MAINTENANCE_RETRY_AFTER_SECONDS,
     reason: MAINTENANCE_REASON,
+  });
+  Object.assign(error.extensions, {
     ...(notice.reason ? { detail: notice.reason } : {}),
     ...(notice.since ? { since: notice.since.toISOString() } : {}),
   });
+  return error;
 }
 
 /**
