@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { buildSchema, getOperationAST, getVariableValues, parse } from 'graphql';
+import { buildSchema, getIntrospectionQuery, getOperationAST, getVariableValues, parse } from 'graphql';
 import { checkDocumentShape, countTokens, measureOperation } from '../../src/edge/analysis';
 import { buildManifest, canonicalHash, documentHash, lookUpTrustedDocument } from '../../src/protection/trusted-documents';
 
@@ -63,6 +63,18 @@ describe('operation analysis', () => {
   it('ignores introspection subtrees but reports them', () => {
     const f = figures('{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }');
     expect(f).toEqual(expect.objectContaining({ depth: 0, cost: 0, introspection: true }));
+  });
+
+  it("admits the IDE's full introspection query, whose TypeRef fragments nest deeper than the depth limit", () => {
+    const doc = parse(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true }));
+    const tight = { ...LIMITS, maxAliases: 1e9, maxDirectives: 1e9, maxRootFields: 1e9 };
+    const measured = measureOperation(schema, doc, getOperationAST(doc)!, tight, {});
+    expect(measured.exceeded).toBeNull();
+    expect(measured.figures).toEqual(expect.objectContaining({ depth: 0, cost: 0, introspection: true }));
+    expect(checkDocumentShape(schema, doc, tight)).toBeNull();
+    expect(exceeded('{ items { ...Deep } } fragment Deep on ItemConnection { edges { node { children { edges { node { id } } } } } }')).toEqual(
+      expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', depth: 6 }),
+    );
   });
 
   it('counts tokens and stops past the limit', () => {
