@@ -1,10 +1,14 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
+import { createLogger } from './infra/logger';
+import { installProcessGuard } from './infra/process-guard';
+import { loadEnvFile } from './infra/env-file';
 import { createServer } from './server';
 
 async function main(): Promise<void> {
   let config;
   try {
+    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -13,7 +17,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await createServer(config);
+  const logger = createLogger(config.logLevel);
+  installProcessGuard(logger);
+  const server = await createServer(config, { logger });
   let firstSignalAt: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
     // `npm start` forwards the terminal's signal that the process group already received, so a
