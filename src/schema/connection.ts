@@ -1,5 +1,6 @@
 import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
+import { isUuid } from '../infra/ids';
 
 /** Relay page information. */
 @ObjectType({ simpleResolvers: true })
@@ -80,22 +81,25 @@ export function encodeCursor(values: CursorValues): string {
 
 /**
  * Reads a cursor made by {@link encodeCursor}; a tampered or foreign cursor is BAD_USER_INPUT
- * naming `after`.
+ * naming `argument` (`after` unless given). Values are short strings without U+0000 or finite
+ * numbers, and a cursor of a sort key and an id ends with a well-formed id (a UUID), so nothing
+ * malformed reaches PostgreSQL, which would answer it with an error rather than an empty page.
  */
-export function decodeCursor(cursor: string, arity: number): CursorValues {
+export function decodeCursor(cursor: string, arity: number, argument = 'after'): CursorValues {
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
       Array.isArray(values) &&
       values.length === arity &&
-      values.every((v) => (typeof v === 'string' && v.length <= 200) || (typeof v === 'number' && Number.isFinite(v)))
+      values.every((v) => (typeof v === 'string' && v.length <= 200 && !v.includes('\u0000')) || (typeof v === 'number' && Number.isFinite(v))) &&
+      (arity < 2 || isUuid(values[arity - 1]))
     ) {
       return values as CursorValues;
     }
   } catch {
     // fall through to the error below
   }
-  throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+  throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
 }
 
 /**
