@@ -100,7 +100,7 @@ describe('BackupService', () => {
     await events.return?.();
 
     // The metadata of every backup survives the restore, including the safety backup.
-    const list = await backups().list(server.orm.em.fork(), 100, null);
+    const list = await backups().list(server.orm.em.fork(), { first: 100 });
     const ids = list.edges.map((e) => e.node.id);
     expect(ids).toEqual(expect.arrayContaining([backup.id, result.safetyBackup!.id]));
     expect(list.edges.find((e) => e.node.id === backup.id)?.node.status).toBe(BackupStatus.SUCCEEDED);
@@ -130,12 +130,12 @@ describe('BackupService', () => {
 
     await mutateData(server.database.url);
     const before = await tableDigests(server.database.url);
-    const countBefore = (await backups().list(server.orm.em.fork(), 100, null)).totalCount;
+    const countBefore = (await backups().list(server.orm.em.fork(), { first: 100 })).totalCount;
     await expect(backups().restore(adminMeta(), backup.id, backup.id)).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', checks: expect.arrayContaining([expect.objectContaining({ name: 'checksum', ok: false })]) },
     });
     expect(await tableDigests(server.database.url)).toEqual(before);
-    expect((await backups().list(server.orm.em.fork(), 100, null)).totalCount).toBe(countBefore);
+    expect((await backups().list(server.orm.em.fork(), { first: 100 })).totalCount).toBe(countBefore);
   });
 
   it('refuses a truncated backup file', async () => {

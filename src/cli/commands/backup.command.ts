@@ -133,7 +133,7 @@ export async function runBackupCreate(options: { label?: string; json?: boolean 
 export async function runBackupList(options: { first: number; json?: boolean }, io: BackupCommandIo = defaultIo()): Promise<number> {
   return withBackups(async ({ backups }, orm) => {
     await backups.rescan();
-    const page = await backups.list(orm.em.fork(), options.first, null);
+    const page = await backups.list(orm.em.fork(), { first: options.first });
     if (options.json) {
       io.out(JSON.stringify(page.edges.map((e) => e.node), null, 2));
       return BackupExitCode.OK;

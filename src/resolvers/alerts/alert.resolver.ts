@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { AlertSilence } from '../../entities/alert-silence.entity';
 import { Alert, AlertLevel } from '../../entities/alert.entity';
@@ -6,7 +6,7 @@ import { Investigation } from '../../entities/investigation.entity';
 import { User } from '../../entities/user.entity';
 import { BadUserInputError, NotFoundError } from '../../errors';
 import { VigilCloseCode } from '../../infra/websocket';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
 import { AlertConnection, AlertFilter, AlertMatcherInput, RaiseAlertInput } from './alert.types';
 
 interface AlertRaisedArgs {
@@ -24,17 +24,16 @@ function cutSlowSubscriber(ctx: Context): () => void {
 
 @Resolver(() => Alert)
 export class AlertResolver {
-  @Query(() => AlertConnection, { description: 'Signed in: alerts, newest first' })
+  @Query(() => AlertConnection, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): alerts, newest first' })
   alerts(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter | null,
   ): Promise<Page<Alert>> {
-    return ctx.services.alerts.list(ctx.em, { first, after, filter });
+    return ctx.services.alerts.list(ctx.em, { ...page, filter });
   }
 
-  @Query(() => Alert, { nullable: true, description: 'Signed in' })
+  @Query(() => Alert, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): one alert; null for an unknown id' })
   alert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert | null> {
     return ctx.services.alerts.get(ctx.em, id);
   }

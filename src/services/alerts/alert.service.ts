@@ -7,7 +7,7 @@ import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { pageSize, type Page } from '../../schema/connection';
+import { pageWindow, type Page, type PageArgs } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
 import type { AlertDeliverer } from './alert-deliverer';
 import { listAlerts } from './alert.queries';
@@ -220,11 +220,11 @@ export class AlertService {
   }
 
   /** A page of alerts, newest first (first seen, then id), with the filter applied. */
-  async list(em: EntityManager, args: { first?: number | null; after?: string | null; filter?: AlertListFilter | null }): Promise<Page<Alert>> {
-    const first = pageSize(args.first);
+  async list(em: EntityManager, args: PageArgs & { filter?: AlertListFilter | null }): Promise<Page<Alert>> {
+    const window = pageWindow(args);
     const filter = args.filter ?? {};
     if (filter.from && filter.to && filter.from > filter.to) throw new BadUserInputError('from must not be after to', 'filter.from');
-    return listAlerts(em, first, args.after, filter);
+    return listAlerts(em, window, filter);
   }
 
   /** ACTIVE → ACKNOWLEDGED by the actor; stops escalation. */

@@ -7,7 +7,7 @@ import { BadUserInputError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import { CHAIN_TIME_SQL, chainTime, entryHash, normalizeChanges, storableString, type JsonValue } from './audit-canonical';
 import { isUuid } from '../../infra/ids';
 
@@ -616,21 +616,23 @@ export class AuditService {
   /** A page of entries, newest first (seq descending), matching a filter. */
   async list(
     em: EntityManager,
-    args: { first?: number | null; after?: string | null; filter?: AuditLogQuery | null },
+    args: PageArgs & { filter?: AuditLogQuery | null },
   ): Promise<Page<AuditLog>> {
-    const first = pageSize(args.first);
+    const window = pageWindow(args);
+    const { order, op } = keysetSql('desc', window);
     const where = this.where(args.filter);
     let page = where;
-    if (args.after) {
-      const [seq] = decodeCursor(args.after, 1);
-      if (typeof seq !== 'string' || !SEQ.test(seq)) throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      page = { $and: [where, { seq: { $lt: seq } }] } as FilterQuery<AuditLog>;
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [seq] = decodeCursor(window.cursor, 1, argument);
+      if (typeof seq !== 'string' || !SEQ.test(seq)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
+      page = { $and: [where, { seq: { [op === '<' ? '$lt' : '$gt']: seq } }] } as FilterQuery<AuditLog>;
     }
     const [rows, totalCount] = await Promise.all([
-      first === 0 ? Promise.resolve([]) : em.find(AuditLog, page, { orderBy: { seq: 'desc' }, limit: first + 1 }),
+      window.size === 0 ? Promise.resolve([]) : em.find(AuditLog, page, { orderBy: { seq: order }, limit: window.size + 1 }),
       em.fork().count(AuditLog, where),
     ]);
-    return toPage(rows, first, (row) => [String(row.seq)], totalCount);
+    return toPage(rows, window, (row) => [String(row.seq)], totalCount);
   }
 
   /**
