@@ -163,7 +163,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       // handlers would stop it early and re-raise the signal.
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...edge.apolloPlugins, writeAccountingPlugin(services.settings.writes), ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger, schema), ...edge.apolloPlugins, writeAccountingPlugin(services.settings.writes), ...performancePlugins()],
       ...edge.apolloOptions,
     });
     await apollo.start();
