@@ -11,7 +11,8 @@ import { createContext, requestIdFrom, type Context, type ContextDeps } from './
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
-import { closeWebSocket } from './infra/websocket';
+import { closeWebSocket, SERVICE_UNAVAILABLE_REASON, VigilCloseCode } from './infra/websocket';
+import { isDependencyOutage } from './infra/outage';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
@@ -97,7 +98,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       cleanups.push(() => closeRedis(main), () => closeRedis(subscriber));
       pubsubRedis = { publish: redis, subscribe: subscriber, prefix: config.redisPrefix };
     }
-    const pubsub = createVigilPubSub(pubsubRedis);
+    const pubsub = createVigilPubSub(pubsubRedis, { logger: logger.child({ component: 'pubsub' }) });
+    cleanups.push(async () => pubsub.close());
     const services = createServices({ config, orm, redis, pubsub, logger });
     await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
@@ -213,7 +215,19 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
-        onConnect: async (ctx) => (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx),
+        // Close reasons never carry an error's message (addresses, SQL).
+        isProd: true,
+        onConnect: async (ctx) => {
+          try {
+            return (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx);
+          } catch (error) {
+            // graphql-ws would close with 4500, which its clients never retry.
+            if (!isDependencyOutage(error)) throw error;
+            logger.warn({ err: error }, 'a dependency is unavailable: websocket refused');
+            closeWebSocket(ctx.extra.socket, VigilCloseCode.ServiceUnavailable, SERVICE_UNAVAILABLE_REASON);
+            return false;
+          }
+        },
         onClose: (ctx) => {
           auth.onClose(ctx);
           wsEdge.onClose(ctx);

@@ -4,7 +4,8 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate
 import type { Context as WsContext } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Context, Viewer } from '../context';
-import { ErrorCode, isPublicError, RateLimitedError } from '../errors';
+import { dependencyUnavailable, ErrorCode, isPublicError, RateLimitedError } from '../errors';
+import { isDependencyOutage } from '../infra/outage';
 import { closeWebSocket, VigilCloseCode } from '../infra/websocket';
 import type { Logger } from '../infra/logger';
 import type { SecurityEventRecorder } from '../protection/security-events';
@@ -116,6 +117,10 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
         context = await deps.createContext(ctx, requestId);
       } catch (error) {
         if (isPublicError(error)) return stamp([error], requestId);
+        if (isDependencyOutage(error)) {
+          deps.logger.warn({ err: error, requestId }, 'a dependency is unavailable');
+          return stamp([dependencyUnavailable()], requestId);
+        }
         deps.logger.error({ err: error, requestId }, 'websocket operation context failed');
         return stamp([new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } })], requestId);
       }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { Node } from '../schema/node';
 
 /**
  * A signed-in session: one login, renewed by rotating refresh tokens until it is revoked, idles
  * out or reaches its absolute lifetime.
  */
-@ObjectType({ simpleResolvers: true, description: 'A signed-in session of a user' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A signed-in session of a user' })
 @Entity({ tableName: 'session' })
 export class Session {
   [OptionalProps]?: 'createdAt' | 'lastSeenAt';

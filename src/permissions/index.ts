@@ -15,6 +15,9 @@ import { can, canRevokeSession, hasPermission, isAuthenticated } from './rules';
  */
 export const ruleTree = {
   Query: {
+    // `node`/`nodes` apply each object's own rule (permissions/node-policy.ts) once its type is known.
+    node: allow,
+    nodes: allow,
     health: allow,
     me: allow,
     myPermissions: allow,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
@@ -27,7 +27,10 @@ export async function buildVigilSchema(): Promise<GraphQLSchema> {
   return guardSubscriptions(schema, ruleTree.Subscription, shieldOptions);
 }
 
-/** The SDL checked in as `schema.graphql`, in a stable order. */
+/**
+ * The SDL checked in as `schema.graphql`, in the code's order (not sorted): enum values read in
+ * their declared order (lowest first), fields and arguments as the classes declare them.
+ */
 export async function printVigilSchema(): Promise<string> {
-  return `${printSchema(lexicographicSortSchema(await buildTypeSchema()))}\n`;
+  return `${printSchema(await buildTypeSchema())}\n`;
 }

@@ -111,7 +111,7 @@ export function createServices(deps: ServiceDeps): Services {
   });
   health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
-  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }));
+  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
   const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
   const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
