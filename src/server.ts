@@ -152,7 +152,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       // handlers would stop it early and re-raise the signal.
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...edge.apolloPlugins, ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger, schema), ...edge.apolloPlugins, ...performancePlugins()],
       ...edge.apolloOptions,
     });
     await apollo.start();
