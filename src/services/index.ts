@@ -119,7 +119,20 @@ export function createServices(deps: ServiceDeps): Services {
   health.addCheck(maintenanceCheck(settings));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
-  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
+  const auth = new AuthService({
+    config,
+    orm,
+    logger: logger.child({ component: 'auth' }),
+    audit,
+    connections,
+    signingKey: resolveSigningKey(config),
+    metrics,
+    // The identity group of the live settings over the rest of the boot configuration.
+    settings: () => {
+      const { mfaRequired: _mfaRequired, ...identity } = settings.values.identity;
+      return { ...config.auth, ...identity };
+    },
+  });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
   const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
