@@ -141,6 +141,7 @@ export function createServices(deps: ServiceDeps): Services {
     instanceId,
     policy: backupPolicyView(settings),
     fence: maintenanceFence(settings),
+    metrics,
   });
   settings.onChange((next, previous) => {
     const [a, b] = [next.values.retention, previous.values.retention];
@@ -160,8 +161,12 @@ export function createServices(deps: ServiceDeps): Services {
     investigations,
     health,
     thresholds: alertThresholdsView(settings),
+    metrics,
   });
   settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
+  metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
+  metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);
+  metrics.observeAuditChain(() => audit.lastVerification()?.ok ?? null);
   return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
 }
 

@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import type { Config } from '../../config';
 import type { RequestMeta } from '../../context';
 import type { Alert } from '../../entities/alert.entity';
@@ -32,6 +33,7 @@ export interface AlertServiceFactoryDeps {
    * @default the configuration's `alerts`
    */
   thresholds?: () => AlertThresholds;
+  metrics?: Pick<VigilMetrics, 'alertsRaised'>;
 }
 
 /** The alert figures a SUPER_ADMIN may change while the gateway runs. */
@@ -89,6 +91,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     deliverer,
     cooldownSeconds: () => thresholds().cooldownSeconds,
     escalationSeconds: () => thresholds().escalationSeconds,
+    metrics: deps.metrics,
     openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) =>
       deps.investigations.create(em, meta, {
         title: `Alert: ${alert.title}`.slice(0, 200),
