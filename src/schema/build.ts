@@ -10,14 +10,24 @@ import './enums';
 import { scalarsMap } from './scalars';
 
 /** The schema as the classes declare it, without permissions: what `schema.graphql` prints. */
-export function buildTypeSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildTypeSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     scalarsMap,
     // Subscriptions bring their own `subscribe` functions; type-graphql still insists on a PubSub.
     pubSub: createPubSub(),
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
+  // type-graphql has no option for the root types' descriptions.
+  const roots = {
+    Query: 'Reads. A field a caller may be denied is nullable: null with FORBIDDEN (or UNAUTHENTICATED) on its path, the rest of the answer intact',
+    Mutation: 'Changes; each is audited, and refused with SERVICE_UNAVAILABLE while maintenance mode is on (except sign-in/out and settings)',
+    Subscription: 'Live updates over graphql-ws (`graphql-transport-ws` on /graphql), checked at subscribe time',
+  };
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    if (type) type.description = roots[type.name as keyof typeof roots];
+  }
+  return schema;
 }
 
 /** The executable schema: type-graphql classes, the permission map, and guarded subscriptions. */
