@@ -46,6 +46,18 @@ export default tseslint.config(
               'TableSize',
               'SlowStatement',
               'DatabasePool',
+              // The groups and values of SystemSettings (id `SystemSettings`) and of a history entry.
+              'AlertSettings',
+              'ProtectionSettings',
+              'IdentitySettings',
+              'RetentionSettings',
+              'Maintenance',
+              'IntSetting',
+              'AlertLevelSetting',
+              'RoleRequestLimitSetting',
+              'RoleMfaSetting',
+              'ScheduleSetting',
+              'SettingChange',
               // One-off answers of a mutation: never fetched again, nothing to merge them with.
               'AuthPayload',
               'MfaEnrollment',

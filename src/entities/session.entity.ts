@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
 import { Node } from '../schema/node';
 
 /**
@@ -20,6 +21,7 @@ export class Session {
   @Property({ type: 'uuid' })
   userId!: string;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true, description: 'The address it signed in from' })
   @Property({ type: 'text', nullable: true })
   ip?: string | null;

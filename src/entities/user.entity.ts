@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Role } from '../permissions/roles';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
 import { Node } from '../schema/node';
 
 /**
@@ -17,6 +18,7 @@ export class User {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
+  @Sensitive(Sensitivity.PII)
   @Field({ description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'text' })
   email!: string;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { printSchema, type GraphQLSchema } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
@@ -8,12 +9,14 @@ import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
 import { scalarsMap } from './scalars';
+import { sensitiveDirective } from './sensitive';
 
 /** The schema as the classes declare it, without permissions: what `schema.graphql` prints. */
 export async function buildTypeSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     scalarsMap,
+    directives: [...specifiedDirectives, sensitiveDirective],
     // Subscriptions bring their own `subscribe` functions; type-graphql still insists on a PubSub.
     pubSub: createPubSub(),
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
@@ -39,8 +42,9 @@ export async function buildVigilSchema(): Promise<GraphQLSchema> {
 
 /**
  * The SDL checked in as `schema.graphql`, in the code's order (not sorted): enum values read in
- * their declared order (lowest first), fields and arguments as the classes declare them.
+ * their declared order (lowest first), fields and arguments as the classes declare them, and the
+ * directives applied to definitions (`@sensitive`), which graphql-js's own printer leaves out.
  */
 export async function printVigilSchema(): Promise<string> {
-  return `${printSchema(await buildTypeSchema())}\n`;
+  return `${printSchemaWithDirectives(await buildTypeSchema())}\n`;
 }

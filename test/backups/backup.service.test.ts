@@ -6,6 +6,7 @@ import { BACKUP_EVENTS } from '../../src/services/backups/backup.service';
 import { scratchPrefix } from '../../src/services/backups/backup-verify';
 import { withClient } from '../helpers/postgres';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { TEST_QUEUE } from '../helpers/pubsub';
 import { adminMeta, finished, mutateData, seedDemoData, tableDigests } from './backup-helpers';
 
 /**
@@ -81,8 +82,7 @@ describe('BackupService', () => {
     expect(await tableDigests(url, AFTER_RESTORE)).not.toEqual(before);
 
     const restored: unknown[] = [];
-    const subscribeTopic = server.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-    const events = subscribeTopic(BACKUP_EVENTS.RESTORED)[Symbol.asyncIterator]();
+    const events = server.pubsub.subscribe(BACKUP_EVENTS.RESTORED, undefined, TEST_QUEUE);
     const next = events.next().then((e) => restored.push(e.value));
     const result = await backups().restore(adminMeta(), backup.id, backup.id);
     expect(result).toMatchObject({ ok: true, rolledBack: false, error: null });

@@ -113,7 +113,8 @@ export async function runBackupCreate(options: { label?: string; json?: boolean 
   return withBackups(async ({ backups }) => {
     const { backup, done } = await backups.begin(cliMeta('backup create'), { label: options.label ?? null, trigger: BackupTrigger.MANUAL });
     const progress = progressReporter(io);
-    const events = backups.progress(backup.id);
+    // The reporter reads as fast as events come; a stalled terminal only loses progress lines.
+    const events = backups.progress(backup.id, { maxQueue: 10_000, onOverflow: () => undefined });
     const following = (async () => {
       for await (const event of events) progress.update(event);
     })();

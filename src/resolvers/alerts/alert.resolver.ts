@@ -5,21 +5,13 @@ import { Alert, AlertLevel } from '../../entities/alert.entity';
 import { Investigation } from '../../entities/investigation.entity';
 import { User } from '../../entities/user.entity';
 import { BadUserInputError, NotFoundError } from '../../errors';
-import { VigilCloseCode } from '../../infra/websocket';
 import { ConnectionArgs, type Page } from '../../schema/connection';
+import { subscriberQueue } from '../subscriber-queue';
 import { AlertConnection, AlertFilter, AlertMatcherInput, RaiseAlertInput } from './alert.types';
 
 interface AlertRaisedArgs {
   minLevel?: AlertLevel | null;
   after?: string | null;
-}
-
-/** Closes the websocket of a subscriber that fell too far behind; it may resume with `after`. */
-function cutSlowSubscriber(ctx: Context): () => void {
-  return () => {
-    ctx.logger.warn({ maxQueue: ctx.config.alerts.wsMaxQueue }, 'subscriber too slow: closing its connection');
-    ctx.closeConnection?.(VigilCloseCode.SubscriberTooSlow, 'subscriber too slow');
-  };
 }
 
 @Resolver(() => Alert)
@@ -92,8 +84,7 @@ export class AlertResolver {
       return ctx.services.alerts.feed.raised({
         minLevel: minLevel ?? AlertLevel.INFO,
         afterSeq,
-        maxQueue: ctx.config.alerts.wsMaxQueue,
-        onOverflow: cutSlowSubscriber(ctx),
+        ...subscriberQueue(ctx),
       });
     },
   })
@@ -109,7 +100,7 @@ export class AlertResolver {
     description: 'Signed in: alerts as they change (repeated, acknowledged, resolved, escalated)',
     subscribe: ({ context }) => {
       const ctx = context as Context;
-      return ctx.services.alerts.feed.updated({ maxQueue: ctx.config.alerts.wsMaxQueue, onOverflow: cutSlowSubscriber(ctx) });
+      return ctx.services.alerts.feed.updated(subscriberQueue(ctx));
     },
   })
   alertUpdated(@Root() alert: Alert): Alert {

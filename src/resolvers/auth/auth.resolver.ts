@@ -6,6 +6,7 @@ import { NotFoundError } from '../../errors';
 import { Permission, permissionsOf } from '../../permissions/roles';
 import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
 import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 @Resolver(() => Session)
 export class AuthResolver {
@@ -38,16 +39,18 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'Anyone: signs in; `otp` is needed when the account has MFA' })
   login(
-    @Arg('email', () => String, { description: "The account's email (case-insensitive)" }) email: string,
-    @Arg('password', () => String, { description: "The account's password" }) password: string,
-    @Arg('otp', () => String, { nullable: true, description: 'The current TOTP code (or a recovery code), when the account has MFA' }) otp: string | null | undefined,
+    @Sensitive(Sensitivity.PII, 'email') @Arg('email', () => String, { description: "The account's email (case-insensitive)" }) email: string,
+    @Sensitive(Sensitivity.SECRET, 'password') @Arg('password', () => String, { description: "The account's password" }) password: string,
+    @Sensitive(Sensitivity.SECRET, 'otp')
+    @Arg('otp', () => String, { nullable: true, description: 'A six-digit TOTP code, or one of the recovery codes (each works once)' })
+    otp: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<AuthResult> {
     return ctx.services.auth.login(requestMeta(ctx), email, password, otp);
   }
 
   @Mutation(() => AuthPayload, { description: 'Anyone holding a refresh token: rotates it and issues a new access token' })
-  refreshSession(@Arg('refreshToken', () => String, { description: 'The refresh token from the last AuthPayload' }) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
+  refreshSession(@Sensitive(Sensitivity.SECRET, 'refreshToken') @Arg('refreshToken', () => String, { description: 'The refresh token from the last AuthPayload' }) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
     return ctx.services.auth.refresh(requestMeta(ctx), refreshToken);
   }
 
@@ -70,7 +73,7 @@ export class AuthResolver {
     description:
       'Signed in: activates TOTP with a code from the enrolled secret. Prefer confirmMfaWithRecoveryCodes, which also returns the recovery codes issued (here they are issued but not shown; regenerateRecoveryCodes shows new ones)',
   })
-  async confirmMfa(@Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  async confirmMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     await ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
     return true;
   }
@@ -78,14 +81,14 @@ export class AuthResolver {
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in: activates TOTP with a code from the enrolled secret and returns ten single-use recovery codes (shown only here)',
   })
-  confirmMfaWithRecoveryCodes(@Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  confirmMfaWithRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
   }
 
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in with MFA: needs a current TOTP code; issues ten new recovery codes, and the old ones stop working',
   })
-  regenerateRecoveryCodes(@Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  regenerateRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.regenerateRecoveryCodes(requestMeta(ctx), otp);
   }
 
@@ -98,7 +101,7 @@ export class AuthResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Signed in: turns TOTP off; needs a current code' })
-  disableMfa(@Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  disableMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.auth.disableMfa(requestMeta(ctx), otp);
   }
 }

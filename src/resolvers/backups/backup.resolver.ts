@@ -6,6 +6,7 @@ import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import { typedId } from '../../schema/node';
 import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
+import { subscriberQueue } from '../subscriber-queue';
 import { BackupConnection, BackupProgress, RestoreResult } from './backup.types';
 
 @Resolver(() => Backup)
@@ -47,7 +48,7 @@ export class BackupResolver {
 
   @Subscription(() => BackupProgress, {
     description: 'ADMIN_ACCESS: the state of a backup now, then each step until it SUCCEEDED or FAILED',
-    subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id)),
+    subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id), subscriberQueue(context as Context)),
   })
   backupProgress(@Root() event: BackupProgressEvent, @Arg('id', () => ID, { description: "The backup's id" }) _id: string): BackupProgressEvent {
     return event;

@@ -2,6 +2,7 @@ import { Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription } from 'typ
 import type { Context } from '../../context';
 import type { ComponentReport, HealthReport } from '../../services/health/health-check';
 import { Health, HEALTH_ID, HealthComponent, healthComponentId } from './health.types';
+import { subscriberQueue } from '../subscriber-queue';
 
 @Resolver(() => Health)
 export class HealthResolver {
@@ -12,7 +13,7 @@ export class HealthResolver {
 
   @Subscription(() => Health, {
     description: 'Anyone: the health report whenever the overall or a component status changes (components as for `health`)',
-    subscribe: ({ context }) => (context as Context).services.health.changes(),
+    subscribe: ({ context }) => (context as Context).services.health.changes(subscriberQueue(context as Context)),
   })
   healthChanged(@Root() report: HealthReport): HealthReport {
     return report;

@@ -3,6 +3,7 @@ import type { Context } from '../../context';
 import { Finding } from '../../entities/finding.entity';
 import { Investigation } from '../../entities/investigation.entity';
 import { investigationOf } from './investigation-of';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 import { recordPiiRead } from './pii-read';
 
 /**
@@ -18,18 +19,21 @@ export class FindingResolver {
     return investigationOf(ctx, child.investigationId);
   }
 
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectEmail(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);
     return finding.subjectEmail ?? null;
   }
 
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectIp(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);
     return finding.subjectIp ?? null;
   }
 
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectName(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);

@@ -23,6 +23,7 @@ import {
   UpdateInvestigationInput,
 } from './investigation.inputs';
 import { FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
+import { subscriberQueue } from '../subscriber-queue';
 import { resetPiiReads } from './pii-read';
 
 const findingShapes = new WeakMap<object, FindingPageShape>();
@@ -173,7 +174,7 @@ export class InvestigationResolver {
       const ctx = context as Context;
       const id = String(args.id);
       if (!(await ctx.services.investigations.get(ctx.em.fork(), id))) throw new NotFoundError('Investigation', id);
-      return ctx.pubsub.subscribe(INVESTIGATION_UPDATED, id);
+      return ctx.pubsub.subscribe<InvestigationUpdatedEvent>(INVESTIGATION_UPDATED, id, subscriberQueue(ctx));
     },
   })
   async investigationUpdated(

@@ -11,7 +11,7 @@ import { pageWindow, type Page, type PageArgs } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
 import type { AlertDeliverer } from './alert-deliverer';
 import { listAlerts } from './alert.queries';
-import { publishTopic, type AlertFeed } from './alert-feed';
+import type { AlertFeed } from './alert-feed';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
 import { isUuid } from '../../infra/ids';
 import { ALERT_RAISE_LOCK, NEXT_ALERT_SEQ_SQL } from './alert-sequence';
@@ -372,7 +372,7 @@ export class AlertService {
   private publish(topic: string, alert: Alert): void {
     const payload: AlertEventPayload = { id: alert.id, seq: alert.seq };
     try {
-      publishTopic(this.deps.pubsub, topic, payload);
+      this.deps.pubsub.publish(topic, payload);
     } catch (err) {
       // The alert is committed; subscribers still get it from the database (gap fill, `after`).
       this.deps.logger.warn({ err, topic, alertId: alert.id }, 'could not publish an alert event');

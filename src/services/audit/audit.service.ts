@@ -201,7 +201,7 @@ export class AuditService {
   private verifying: Promise<AuditChainVerification> | null = null;
   private jobs: Cron[] = [];
   private refreshedAt = 0;
-  private verifiedEvents: (AsyncIterator<unknown> & { return?: () => Promise<unknown> }) | null = null;
+  private verifiedEvents: (() => void) | null = null;
 
   constructor(private readonly deps: AuditServiceDeps) {}
 
@@ -489,29 +489,24 @@ export class AuditService {
     if (this.deps.retentionSchedule) this.jobs.push(job(this.deps.retentionSchedule, 'retention', () => this.applyRetention()));
     if (this.deps.verifySchedule) this.jobs.push(job(this.deps.verifySchedule, 'verification', () => this.runScheduledVerification()));
 
-    // The pub/sub's type only knows topics with an id argument; this one has none.
-    const subscribe = this.deps.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-    const events = subscribe.call(this.deps.pubsub, AUDIT_CHAIN_VERIFIED)[Symbol.asyncIterator]();
-    this.verifiedEvents = events;
-    void (async () => {
-      for (let next = await events.next(); !next.done; next = await events.next()) {
-        const payload = next.value;
-        const p = payload as { ok: boolean; checkedCount: number; firstBrokenSeq: string | null; at: string };
+    this.verifiedEvents = this.deps.pubsub.listen<{ ok: boolean; checkedCount: number; firstBrokenSeq: string | null; at: string }>(
+      AUDIT_CHAIN_VERIFIED,
+      (p) => {
         const at = new Date(p.at);
+        if (Number.isNaN(at.getTime())) return;
         if (!this.last || at > this.last.at) {
           this.last = { ok: p.ok, checkedCount: p.checkedCount, firstBrokenSeq: p.firstBrokenSeq, at };
         }
-      }
-    })().catch((err) => this.deps.logger.warn({ err }, 'audit verification events stopped'));
+      },
+    );
   }
 
   /** Stops the schedules; a run in progress finishes on its own. */
   async stop(): Promise<void> {
     for (const job of this.jobs) job.stop();
     this.jobs = [];
-    const events = this.verifiedEvents;
+    this.verifiedEvents?.();
     this.verifiedEvents = null;
-    await events?.return?.();
   }
 
   /** Runs `fn` while holding a transaction-scoped advisory lock; null when another instance holds it. */

@@ -2,7 +2,7 @@ import { Backup } from '../../entities/backup.entity';
 import { NotFoundError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import { isUuid } from '../../infra/ids';
-import type { VigilPubSub } from '../../infra/pubsub';
+import type { QueueLimit, VigilPubSub } from '../../infra/pubsub';
 import { BackupStatus } from '../../schema/backup.enums';
 import { BACKUP_EVENTS, type BackupProgressEvent } from './backup-events';
 
@@ -24,12 +24,12 @@ export async function backupProgressNow(em: EntityManager, id: string): Promise<
 
 /**
  * Progress of one backup: the current state first, then every change until it ends (SUCCEEDED or
- * FAILED), after which the stream completes.
+ * FAILED), after which the stream completes. A consumer more than `limit.maxQueue` events behind
+ * is cut off.
  */
-export async function* backupProgress(orm: MikroORM, pubsub: VigilPubSub, id: string): AsyncGenerator<BackupProgressEvent> {
+export async function* backupProgress(orm: MikroORM, pubsub: VigilPubSub, id: string, limit: QueueLimit): AsyncGenerator<BackupProgressEvent> {
   if (!isUuid(id)) throw new NotFoundError('Backup', id);
-  const events = pubsub.subscribe(BACKUP_EVENTS.PROGRESS, id) as AsyncIterable<BackupProgressEvent>;
-  const iterator = events[Symbol.asyncIterator]();
+  const iterator = pubsub.subscribe<BackupProgressEvent>(BACKUP_EVENTS.PROGRESS, id, limit);
   try {
     const stateOf = async (): Promise<BackupProgressEvent> => {
       const state = await backupProgressNow(orm.em.fork(), id);

@@ -4,6 +4,7 @@ import type { Backup } from '../../entities/backup.entity';
 import type { BackupVerification } from '../../entities/backup-verification.entity';
 import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
+import type { QueueLimit } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
 import type { Page, PageArgs } from '../../schema/connection';
 import { BackupArchiver } from './backup-archive';
@@ -158,14 +159,17 @@ export class BackupService {
     return { backup: started.backup, done };
   }
 
-  /** Progress of one backup: its current state, then every change until it ends. */
   /** The progress of a backup as its row tells it now; null for an unknown id. */
   progressNow(em: EntityManager, id: string): Promise<BackupProgressEvent | null> {
     return backupProgressNow(em, id);
   }
 
-  progress(id: string): AsyncGenerator<BackupProgressEvent> {
-    return backupProgress(this.ctx.deps.orm, this.ctx.deps.pubsub, id);
+  /**
+   * Progress of one backup: its current state, then every change until it ends; a consumer more
+   * than `limit.maxQueue` events behind is cut off.
+   */
+  progress(id: string, limit: QueueLimit): AsyncGenerator<BackupProgressEvent> {
+    return backupProgress(this.ctx.deps.orm, this.ctx.deps.pubsub, id, limit);
   }
 
   /**
