@@ -94,6 +94,7 @@ export class InvestigationResolver {
     // What was read along with the page is handed to the loaders the nested fields use, so they
     // answer from it instead of asking the database again.
     const { loaders } = ctx;
+    for (const { node } of result.page.edges) loaders.investigationById.prime(node.id, node);
     for (const [id, user] of result.users) loaders.userById.prime(id, user);
     for (const [id, actions] of result.actions) loaders.investigationActions.prime(id, actions);
     const findings = include.findings;
