@@ -15,20 +15,20 @@ import { Node } from '../schema/node';
 export class User {
   [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The account's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   @Sensitive(Sensitivity.PII)
-  @Field(() => String, { nullable: true, description: "Null with FORBIDDEN for another user's account without ADMIN_ACCESS" })
+  @Field(() => String, { nullable: true, description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS (null with FORBIDDEN)" })
   @Property({ type: 'text' })
   email!: string;
 
-  @Field()
+  @Field({ description: 'Display name' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => Role, { nullable: true, description: "Null with FORBIDDEN for another user's account without ADMIN_ACCESS" })
+  @Field(() => Role, { nullable: true, description: "The role, which decides the permissions; another user's needs ADMIN_ACCESS (null with FORBIDDEN)" })
   @Property({ type: 'text' })
   role!: Role;
 
@@ -36,7 +36,10 @@ export class User {
   @Property({ type: 'text', lazy: false })
   passwordHash!: string;
 
-  @Field(() => Boolean, { nullable: true, description: "Whether sign-in is refused; null with FORBIDDEN for another user's account without ADMIN_ACCESS" })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "A disabled account cannot sign in and has no sessions; another user's needs ADMIN_ACCESS (null with FORBIDDEN)",
+  })
   @Property({ type: 'boolean', default: false })
   disabled: boolean = false;
 
@@ -59,7 +62,7 @@ export class User {
   @Property({ type: 'integer', nullable: true })
   mfaLastStep?: number | null;
 
-  @Field()
+  @Field({ description: 'When the account was created' })
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
