@@ -8,6 +8,8 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildManifest, documentHash } from '../../src/protection/trusted-documents';
 import { HealthDocument } from '../generated/graphql';
+import { Role } from '../../src/permissions/roles';
+import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -239,6 +241,11 @@ describe('hostile input against a running gateway', () => {
   it('refuses a GET without a CSRF-safe header and a mutation over GET', async () => {
     const get = await fetch(`${server.url}?query=${encodeURIComponent('{ health { status } }')}`);
     expect(get.status).toBe(400);
+    expect(((await get.json()) as { errors: { extensions: unknown }[] }).errors[0]!.extensions).toEqual(expect.objectContaining({ code: 'BAD_REQUEST', requestId: expect.any(String) }));
+    // A bearer token cannot be sent cross-site without a preflight: such a GET is accepted.
+    const token = await tokenFor(server, Role.VIEWER);
+    const withToken = await fetch(`${server.url}?query=${encodeURIComponent('{ health { status } }')}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(withToken.status).toBe(200);
     const mutation = await fetch(`${server.url}?query=${encodeURIComponent('mutation { logout }')}`, {
       headers: { 'apollo-require-preflight': 'true' },
     });
@@ -453,6 +460,14 @@ describe('introspection by configuration', () => {
       expect(code(res)).toBe('FORBIDDEN');
       const typename = await postQuery(server.url, '{ __typename health { status } }');
       expect(typename.status).toBe(200);
+      // Names are suggested only to those who may read the schema anyway.
+      const misspelled = '{ investigationz { totalCount } }';
+      const anonymous = await postQuery(server.url, misspelled);
+      expect(code(anonymous)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(anonymous.body?.errors?.[0]?.message).not.toMatch(/Did you mean/);
+      const token = await tokenFor(server, Role.ADMIN);
+      const admin = await postQuery(server.url, misspelled, {}, { authorization: `Bearer ${token}` });
+      expect(admin.body?.errors?.[0]?.message).toMatch(/Did you mean .*"investigations"/);
     } finally {
       await server.close();
     }
