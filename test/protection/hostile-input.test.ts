@@ -162,6 +162,7 @@ describe('hostile input against a running gateway', () => {
         const res = await post(server.url, 'query=%7B%20health%20%7B%20status%20%7D%20%7D', { 'content-type': 'application/x-www-form-urlencoded' });
         expect(res.status).toBe(415);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
         const xml = await post(server.url, '<query/>', { 'content-type': 'application/xml' });
         expect(xml.status).toBe(415);
       },
@@ -169,9 +170,11 @@ describe('hostile input against a running gateway', () => {
     [
       'malformed JSON is 400 BAD_REQUEST',
       async () => {
-        const res = await post(server.url, '{"query": "{ health { status } }",');
+        const res = await post(server.url, '{"query": "{ health { status } }",', { accept: 'application/graphql-response+json' });
         expect(res.status).toBe(400);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
     [
@@ -183,6 +186,11 @@ describe('hostile input against a running gateway', () => {
         const notAMap = await postQuery(server.url, '{ health { status } }', { variables: [1, 2] });
         expect(notAMap.status).toBe(400);
         expect(code(notAMap)).toBe('BAD_REQUEST');
+        // Apollo's own request errors leave with the one error shape too.
+        expect(notAMap.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
+        const noQuery = await post(server.url, JSON.stringify({ variables: {} }));
+        expect([noQuery.status, code(noQuery)]).toEqual([400, 'BAD_REQUEST']);
+        expect(noQuery.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
     [
@@ -191,6 +199,7 @@ describe('hostile input against a running gateway', () => {
         const res = await post(server.url, JSON.stringify([{ query: '{ health { status } }' }, { query: '{ health { status } }' }]));
         expect(res.status).toBe(400);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
   ];
