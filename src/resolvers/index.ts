@@ -13,6 +13,7 @@ import { NodeResolver } from './node/node.resolver';
 import { singletonIdResolver } from './node/singleton-id.resolver';
 import { ObservabilityResolver } from './observability/observability.resolver';
 import { CacheStats, DatabaseStats, SecurityAudit } from './observability/observability.types';
+import { SettingsChangeResolver, SettingsResolver } from './settings/settings.resolver';
 import { UserResolver } from './users/user.resolver';
 
 /** Every resolver class of the schema; an area adds its own. */
@@ -36,4 +37,6 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AuditResolver,
   singletonIdResolver(AuditChainVerification, 'AuditChainVerification'),
   AlertResolver,
+  SettingsResolver,
+  SettingsChangeResolver,
 ];
