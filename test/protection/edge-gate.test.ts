@@ -3,11 +3,12 @@ import type { GraphQLSchema } from 'graphql';
 import { loadConfig } from '../../src/config';
 import type { Viewer } from '../../src/context';
 import { checkNulInputs, checkVariableBounds } from '../../src/edge/inputs';
-import { createGate, type Gate, type MaintenanceState } from '../../src/edge/gate';
+import { createGate, type Gate } from '../../src/edge/gate';
 import { responseContentType, withoutSuggestions } from '../../src/edge/errors';
 import { createRateLimiters } from '../../src/edge/limiters';
 import type { Caller } from '../../src/edge/request';
 import { settingsFromConfig, type EdgeSettings } from '../../src/edge/settings';
+import { ServiceUnavailableError } from '../../src/errors';
 import { Role, ROLE_PERMISSIONS } from '../../src/permissions/roles';
 import type { SecurityEvent } from '../../src/protection/security-events';
 import { buildVigilSchema } from '../../src/schema/build';
@@ -19,7 +20,9 @@ const admin: Viewer = { id: 'u-1', email: 'a@example.com', role: Role.ADMIN, ses
 describe('the gate (transport-independent stages)', () => {
   let schema: GraphQLSchema;
   let settings: EdgeSettings;
-  let maintenance: MaintenanceState;
+  let maintenance: { enabled: boolean; message?: string };
+  /** Sign-in, sign-out and settings stay open, as the settings area's write gate decides. */
+  const exempt = new Set(['login', 'logout', 'refreshSession', 'updateSystemSettings']);
   let events: SecurityEvent[];
   let gate: Gate;
 
@@ -36,7 +39,12 @@ describe('the gate (transport-independent stages)', () => {
       settings: live,
       limiters: createRateLimiters(live, 'unit:'),
       record: (_meta, event) => events.push(event),
-      maintenance: () => maintenance,
+      maintenance: (fields) => {
+        if (!maintenance.enabled || fields.every((f) => exempt.has(f))) return null;
+        const error = new ServiceUnavailableError(maintenance.message ?? 'maintenance');
+        Object.assign(error.extensions, { reason: 'maintenance', retryAfter: 30 });
+        return error;
+      },
     });
   });
 
@@ -57,7 +65,7 @@ describe('the gate (transport-independent stages)', () => {
     expect((await gate.admitRequest(caller()))?.status).toBe(429);
   });
 
-  it('refuses mutations in maintenance with SERVICE_UNAVAILABLE, but not sign-in, sign-out, settings or queries', async () => {
+  it('asks the maintenance check with every root field of a mutation (fragments included) and answers 503 with Retry-After', async () => {
     maintenance = { enabled: true, message: 'Restoring a backup' };
     const refused = await operate('mutation { raiseAlert(input: { level: INFO, title: "t" }) { id } }');
     expect(refused?.status).toBe(503);
