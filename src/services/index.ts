@@ -121,11 +121,14 @@ export function createServices(deps: ServiceDeps): Services {
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
   const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
+  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId, metrics });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
-  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
+  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health, metrics });
   settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
+  metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
+  metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);
+  metrics.observeAuditChain(() => audit.lastVerification()?.ok ?? null);
   return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
 }
 
