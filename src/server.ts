@@ -32,7 +32,7 @@ import { performancePlugins } from './plugins/performance';
 import { countSubscriptions, observeWebsocketConnections } from './plugins/websocket-metrics';
 import { registerObservabilityRoutes } from './http/observability.routes';
 import { checkStartupSecurity } from './services/security/security-audit';
-import { websocketAuth } from './plugins/ws-auth';
+import { authorizationOf, websocketAuth } from './plugins/ws-auth';
 import { firstAdminAnnouncer } from './services/users/first-admin';
 import { registerUiRoutes } from './http/ui.routes';
 import { buildVigilSchema } from './schema/build';
@@ -208,8 +208,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       viewerOf: (ctx) => auth.viewerOf(ctx),
       createContext: async (ctx, requestId) => {
         const request = ctx.extra.request;
-        const params = ctx.connectionParams ?? {};
-        const authorization = typeof params.authorization === 'string' ? params.authorization : null;
+        const raw = authorizationOf(ctx.connectionParams);
+        const authorization = typeof raw === 'string' ? raw : null;
         const context = await createContext(contextDeps, {
           requestId,
           ip: clientIp(request),
