@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'src/main.ts', 'bench/**', 'test/**'],
+    files: ['src/cli/**', 'src/main.ts', 'bench/**', 'test/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -103,6 +103,11 @@ const envSchema = z
     VIGIL_MAX_TOKENS: int(10, 1_000_000).default(2500),
     VIGIL_MAX_COST: int(1, 100_000_000).default(50_000),
     VIGIL_COST_DEFAULT_PAGE_SIZE: int(1, 10_000).default(20),
+    VIGIL_MAX_VARIABLES_DEPTH: int(1, 1000).default(32),
+    VIGIL_MAX_VARIABLES_BYTES: int(1024, 100 * 1024 * 1024).default(256 * 1024),
+    VIGIL_WS_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).optional(),
+    VIGIL_WS_MAX_CONNECTIONS_PER_USER: int(1, 1_000_000).optional(),
+    VIGIL_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 1_000_000).optional(),
     VIGIL_COST_BUDGET: int(1, 1_000_000_000).optional(),
     VIGIL_COST_BUDGET_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
     VIGIL_TRUSTED_DOCUMENTS: z.enum(['off', 'allow-listed']).default('off'),
@@ -319,8 +324,24 @@ export interface ProtectionConfig {
     /** What a connection field without `first` counts as in the cost analysis. */
     defaultPageSize: number;
   };
+  /** Bounds of a request's variables, checked at the edge before anything walks them (BAD_USER_INPUT). */
+  variables: {
+    /** Deepest nesting of objects and lists. */
+    maxDepth: number;
+    /** Approximate size in bytes (characters of strings and keys). */
+    maxBytes: number;
+  };
   /** Operation cost a user (or an anonymous IP) may spend per window. */
   costBudget: { points: number; windowSeconds: number };
+  /** Websocket budgets of one instance (README, "Protection"). */
+  websocket: {
+    /** Open connections per client IP (close code 4029 beyond). */
+    maxConnectionsPerIp: number;
+    /** Open signed-in connections per user (close code 4029 beyond). */
+    maxConnectionsPerUser: number;
+    /** Live operations (subscriptions, and queries in flight) per connection (RATE_LIMITED beyond). */
+    maxSubscriptionsPerConnection: number;
+  };
   trustedDocuments: { mode: 'off' | 'allow-listed'; manifestPath: string };
   apq: { enabled: boolean; ttlSeconds: number };
   /** Time to receive a whole request (0: none). */
@@ -434,6 +455,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxTokens: e.VIGIL_MAX_TOKENS,
         maxCost: e.VIGIL_MAX_COST,
         defaultPageSize: e.VIGIL_COST_DEFAULT_PAGE_SIZE,
+      },
+      variables: { maxDepth: e.VIGIL_MAX_VARIABLES_DEPTH, maxBytes: e.VIGIL_MAX_VARIABLES_BYTES },
+      websocket: {
+        // A dashboard holds one connection per tab and a handful of subscriptions on each; test
+        // suites open many more from one address.
+        maxConnectionsPerIp: e.VIGIL_WS_MAX_CONNECTIONS_PER_IP ?? (e.NODE_ENV === 'test' ? 10_000 : 25),
+        maxConnectionsPerUser: e.VIGIL_WS_MAX_CONNECTIONS_PER_USER ?? (e.NODE_ENV === 'test' ? 10_000 : 10),
+        maxSubscriptionsPerConnection: e.VIGIL_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION ?? (e.NODE_ENV === 'test' ? 10_000 : 50),
       },
       costBudget: {
         points: e.VIGIL_COST_BUDGET ?? (e.NODE_ENV === 'test' ? 100_000_000 : 500_000),

@@ -90,6 +90,8 @@ export interface RequestSource {
   userAgent?: string | null;
   /** The raw `Authorization` value (`Bearer …`), if any. */
   authorization?: string | null;
+  /** The viewer, when the edge has already authenticated the request (then `authorization` is not read again). */
+  viewer?: Viewer | null;
   /**
    * A websocket operation: the connection was authenticated at `connection_init`, so an access
    * token that expired since still identifies its session (which is checked as usual).
@@ -158,7 +160,8 @@ export async function createContext(deps: ContextDeps, source: RequestSource): P
   const requestId = source.requestId ?? randomUUID();
   const lazy: LazyParts = { deps, requestId };
   const context = new RequestContext(requestId, lazy);
-  context.viewer = await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket });
+  context.viewer =
+    source.viewer !== undefined ? source.viewer : await deps.services.auth.authenticate(source.authorization, { websocket: source.websocket });
   context.ip = source.ip;
   context.userAgent = source.userAgent ?? null;
   context.loaders = createLoaders(() => context.em);

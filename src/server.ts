@@ -1,13 +1,13 @@
 import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config';
 import { createContext, requestIdFrom, type Context, type ContextDeps } from './context';
-import { ErrorCode } from './errors';
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
@@ -15,7 +15,11 @@ import { closeWebSocket } from './infra/websocket';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
-import { createProtection } from './protection';
+import proxyAddr from '@fastify/proxy-addr';
+import { createEdge } from './edge';
+import { callerOf, registerHttpEdge } from './edge/http';
+import { createWebsocketEdge } from './edge/ws';
+import { edgeServerOptions, registerSecurity } from './http/security';
 import { applyResolverTimeout } from './protection/resolver-timeout';
 import { httpSubscriptionsPlugin } from './plugins/http-subscriptions.plugin';
 import { requestIdPlugin } from './plugins/request-id.plugin';
@@ -54,10 +58,6 @@ export interface CreateServerOptions {
   logger?: Logger;
 }
 
-function graphqlErrorBody(message: string, code: ErrorCode, requestId: string) {
-  return { errors: [{ message, extensions: { code, requestId } }] };
-}
-
 /**
  * Builds and starts a gateway: database (embedded when `DATABASE_URL` is unset) and migrations,
  * Redis when configured, services, the schema with its permission map, fastify with Apollo on
@@ -72,6 +72,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
 
   try {
     checkStartupSecurity(config, logger);
+    if (config.env === 'production' && !config.observability.metricsToken) {
+      // /metrics names operations, error rates and the instance's internals: in production it is
+      // never served without its token.
+      throw new Error('VIGIL_METRICS_TOKEN is required in production: GET /metrics is served only with Authorization: Bearer <token>');
+    }
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, logger);
@@ -101,13 +106,14 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
     const formatError = createFormatError(logger);
     applyResolverTimeout(schema, config.protection.resolverTimeoutMs);
-    const protection = createProtection({ config, schema, logger, services, redis });
+    const edge = createEdge({ config, schema, logger, services, redis });
+    cleanups.push(async () => edge.stop());
 
     const app = Fastify({
       logger: false,
       bodyLimit: config.bodyLimitBytes,
       trustProxy: config.trustProxy.length ? config.trustProxy : false,
-      ...protection.fastifyOptions,
+      ...edgeServerOptions(config),
       requestIdHeader: false,
       genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
       return503OnClosing: true,
@@ -116,15 +122,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     app.addHook('onRequest', async (request, reply) => {
       void reply.header('x-request-id', request.id);
     });
-    await protection.registerHttp(app);
-    app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-      if (status === 500) logger.error({ err: error, requestId: request.id }, 'unhandled HTTP error');
-      const message = status === 500 ? 'Internal server error' : error.message;
-      const code = status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.BAD_REQUEST;
-      void reply.code(status).header('content-type', 'application/json; charset=utf-8');
-      return graphqlErrorBody(message, code, request.id);
-    });
+    await registerSecurity(app, { config });
+    registerHttpEdge(app, { gate: edge.gate, authenticate: (authorization) => services.auth.authenticate(authorization), logger });
     app.setNotFoundHandler((request, reply) => {
       void reply.code(404);
       return { error: 'Not Found', message: `${request.method} ${request.url} is not served here`, requestId: request.id };
@@ -151,35 +150,20 @@ export async function createServer(config: Config, options: CreateServerOptions 
       // handlers would stop it early and re-raise the signal.
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
-      csrfPrevention: true,
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...protection.apolloPlugins, ...performancePlugins()],
-      ...protection.apolloOptions,
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...edge.apolloPlugins, ...performancePlugins()],
+      ...edge.apolloOptions,
     });
     await apollo.start();
     cleanups.push(() => apollo.stop());
 
-    const httpContext = async (request: FastifyRequest): Promise<Context> => {
-      try {
-        return await createContext(contextDeps, {
-          requestId: request.id,
-          ip: request.ip,
-          userAgent: request.headers['user-agent'] ?? null,
-          authorization: request.headers.authorization ?? null,
-        });
-      } catch (error) {
-        if (error instanceof GraphQLError) {
-          throw new GraphQLError(error.message, {
-            extensions: {
-              ...error.extensions,
-              requestId: request.id,
-              ...(error.extensions.code === ErrorCode.UNAUTHENTICATED ? { http: { status: 401 } } : {}),
-            },
-            originalError: error,
-          });
-        }
-        throw error;
-      }
-    };
+    const httpContext = async (request: FastifyRequest): Promise<Context> =>
+      createContext(contextDeps, {
+        requestId: request.id,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+        // Authenticated once by the edge, before the request limit was taken.
+        viewer: callerOf(request)?.viewer ?? null,
+      });
     app.route({
       method: ['GET', 'POST', 'OPTIONS'],
       url: '/graphql',
@@ -188,30 +172,55 @@ export async function createServer(config: Config, options: CreateServerOptions 
 
     const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
     observeWebsocketConnections(wsServer, services.metrics);
-    const formatResult = (result: ExecutionResult): ExecutionResult => {
+    const formatResult = (result: ExecutionResult, requestId: string | undefined): ExecutionResult => {
       if (!result.errors?.length) return result;
-      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) as unknown as GraphQLError[] };
+      const errors = result.errors.map((e) => {
+        const formatted = formatError(e.toJSON(), e);
+        return requestId ? { ...formatted, extensions: { ...formatted.extensions, requestId } } : formatted;
+      });
+      return { ...result, errors: errors as unknown as GraphQLError[] };
     };
+    const trusted = proxyAddr.compile(config.trustProxy);
+    const clientIp = (request: IncomingMessage) => proxyAddr(request, trusted);
+    const auth = websocketAuth(services);
+    const wsEdge = createWebsocketEdge({
+      schema,
+      gate: edge.gate,
+      budget: edge.budget,
+      limiters: edge.limiters,
+      settings: edge.settings,
+      record: edge.record,
+      logger,
+      clientIp,
+      viewerOf: (ctx) => auth.viewerOf(ctx),
+      createContext: async (ctx, requestId) => {
+        const request = ctx.extra.request;
+        const params = ctx.connectionParams ?? {};
+        const authorization = typeof params.authorization === 'string' ? params.authorization : null;
+        const context = await createContext(contextDeps, {
+          requestId,
+          ip: clientIp(request),
+          userAgent: request.headers['user-agent'] ?? null,
+          authorization,
+          websocket: true,
+        });
+        // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
+        return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+      },
+    });
+    wsEdge.watchConnections(wsServer);
+    const requestIdOf = (args: ExecutionArgs) => (args.contextValue as Context | undefined)?.requestId;
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
-        ...websocketAuth(services),
-        context: async (ctx) => {
-          const request = ctx.extra.request;
-          const params = ctx.connectionParams ?? {};
-          const authorization = typeof params.authorization === 'string' ? params.authorization : null;
-          const context = await createContext(contextDeps, {
-            ip: request.socket.remoteAddress ?? 'unknown',
-            userAgent: request.headers['user-agent'] ?? null,
-            authorization,
-            websocket: true,
-          });
-          // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
-          return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+        onConnect: async (ctx) => (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx),
+        onClose: (ctx) => {
+          auth.onClose(ctx);
+          wsEdge.onClose(ctx);
         },
         onOperation: countSubscriptions(services.metrics),
-        onSubscribe: protection.onSubscribe,
-        onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+        onSubscribe: (ctx, id, payload) => wsEdge.onSubscribe(ctx, id, payload),
+        onNext: (_ctx, _id, _payload, args, result) => formatResult(result, requestIdOf(args)),
         onError: (_ctx, _id, _payload, errors): GraphQLFormattedError[] => errors.map((e) => formatError(e.toJSON(), e)),
       },
       wsServer,

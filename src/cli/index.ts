@@ -7,6 +7,7 @@ import { registerMigrateCommand } from './commands/migrate.command';
 import { registerSeedCommand } from './commands/seed.command';
 import { registerSecurityAuditCommand } from './commands/security-audit.command';
 import { registerUserCommand } from './commands/user.command';
+import { loadEnvFile } from '../infra/env-file';
 import { CliError, ExitCode } from './runtime';
 
 /** Builds the `vigil` command; each area registers its own subcommands. */
@@ -27,6 +28,7 @@ export function createProgram(): Command {
 
 async function main(argv: string[]): Promise<void> {
   try {
+    loadEnvFile();
     await createProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {

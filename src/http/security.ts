@@ -1,15 +1,9 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Config } from '../config';
-import { ErrorCode } from '../errors';
-import type { RateLimiters } from '../protection/rate-limiters';
-import type { SecurityEventRecorder } from '../protection/security-events';
-import type { TrustedDocumentManifest } from '../protection/trusted-documents';
-import { registerDocumentGuard } from './document-guard';
 
 /** Browser features the gateway's pages never use, denied by `Permissions-Policy`. */
 export const PERMISSIONS_POLICY =
@@ -78,36 +72,15 @@ export function edgeServerOptions(config: Config): Pick<FastifyServerOptions, 'r
 
 export interface SecurityDeps {
   config: Config;
-  schema: GraphQLSchema;
-  /** The trusted-documents manifest in allow-listed mode. */
-  manifest?: TrustedDocumentManifest;
-  limiters: RateLimiters;
-  record: SecurityEventRecorder;
-}
-
-function isGraphqlRoute(request: FastifyRequest): boolean {
-  return request.routeOptions.url === '/graphql';
-}
-
-function rateLimitedReply(reply: FastifyReply, requestId: string, retryAfter: number) {
-  void reply
-    .code(429)
-    .header('retry-after', String(retryAfter))
-    .header('content-type', 'application/json; charset=utf-8');
-  return {
-    errors: [{ message: 'Too many requests, retry later', extensions: { code: ErrorCode.RATE_LIMITED, retryAfter, requestId } }],
-  };
 }
 
 /**
- * The HTTP edge: security headers (helmet: HSTS, nosniff, frame options, referrer policy, CSP,
- * plus `Permissions-Policy`), the CORS allow-list, the per-IP limit of anonymous GraphQL requests
- * (every `/graphql` request without an `Authorization` header counts, malformed ones included;
- * the probes and `/metrics` are other routes and never count), and the document guard
- * (trusted documents, `documentId`, token and shape limits). Register before the routes.
+ * Security headers on every response (helmet: HSTS, nosniff, frame options, referrer policy, CSP,
+ * plus `Permissions-Policy`) and the CORS allow-list. Register before the routes; the request
+ * admission itself is the edge's (`src/edge/http.ts`).
  */
 export async function registerSecurity(app: FastifyInstance, deps: SecurityDeps): Promise<void> {
-  const { config, limiters, record, schema, manifest } = deps;
+  const { config } = deps;
   const securityHeaders = helmetHeaders();
   app.addHook('onRequest', (_request, reply, done) => {
     // On the raw response, as helmet sets them: a route may still override one with reply.header.
@@ -119,25 +92,8 @@ export async function registerSecurity(app: FastifyInstance, deps: SecurityDeps)
     origin: config.corsOrigins.length ? config.corsOrigins : false,
     credentials: true,
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name'],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight'],
     exposedHeaders: ['x-request-id', 'retry-after'],
     maxAge: 600,
   });
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!limiters.enabled || request.method === 'OPTIONS' || !isGraphqlRoute(request)) return;
-    if (request.headers.authorization) return;
-    const decision = await limiters.anonymous.consume(`ip:${request.ip}`);
-    if (decision.allowed) return;
-    if (decision.firstRejection) {
-      record(
-        { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, operationName: null, actor: null, sessionId: null },
-        { action: 'RATE_LIMITED', reason: `more than ${decision.limit} requests per window (IP)` },
-      );
-    }
-    void reply.send(rateLimitedReply(reply, request.id, decision.retryAfterSeconds));
-    return reply;
-  });
-
-  registerDocumentGuard(app, { schema, limits: config.protection.limits, manifest, record });
 }

@@ -86,7 +86,20 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
-/** Creates the process logger: JSON lines, secrets and personal data redacted. */
+/**
+ * A line's own fields with a caller's `level` moved to `payloadLevel`: pino writes its level first,
+ * and a second `level` key would win in most JSON parsers, so level filters would misread the line.
+ */
+export function withoutLevelKey(fields: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.prototype.hasOwnProperty.call(fields, 'level')) return fields;
+  const { level, ...rest } = fields;
+  return { ...rest, payloadLevel: level };
+}
+
+/**
+ * Creates the process logger: JSON lines with exactly one `level` key, secrets and personal data
+ * redacted.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -94,7 +107,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: 'vigil' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: REDACTED },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: withoutLevelKey },
     },
     destination,
   );

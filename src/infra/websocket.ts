@@ -4,6 +4,8 @@ import type { WebSocket } from 'ws';
 export enum VigilCloseCode {
   /** The client fell too far behind its subscriptions; it may reconnect and resume with `after`. */
   SubscriberTooSlow = 4008,
+  /** The client IP or user already holds the most websocket connections allowed; retry later. */
+  TooManyConnections = 4029,
 }
 
 /**

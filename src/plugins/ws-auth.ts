@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from 'graphql-ws';
 import { UnauthenticatedError } from '../errors';
 import { closeWebSocket } from '../infra/websocket';
+import type { Viewer } from '../context';
 import type { Services } from '../services';
 
 type WsExtra = { socket: WebSocket };
@@ -31,13 +32,17 @@ function sessionExpiryTimer(at: Date, onExpiry: () => void): () => void {
  */
 export function websocketAuth(services: Pick<Services, 'auth' | 'connections'>) {
   const registered = new WeakMap<object, () => void>();
+  const viewers = new WeakMap<object, Viewer>();
   return {
+    /** The viewer a connection signed in as; undefined for an anonymous one. */
+    viewerOf: (ctx: object): Viewer | undefined => viewers.get(ctx),
     onConnect: async (ctx: WsContext<Record<string, unknown> | undefined, WsExtra>): Promise<boolean> => {
       const raw = ctx.connectionParams?.authorization;
       if (raw !== undefined && raw !== null && typeof raw !== 'string') return false;
       try {
         const viewer = await services.auth.authenticate(raw ?? null);
         if (viewer) {
+          viewers.set(ctx, viewer);
           const socket = ctx.extra.socket;
           const unregister = services.connections.add({
             sessionId: viewer.sessionId,
@@ -63,6 +68,7 @@ export function websocketAuth(services: Pick<Services, 'auth' | 'connections'>) 
     onClose: (ctx: WsContext<Record<string, unknown> | undefined, WsExtra>): void => {
       registered.get(ctx)?.();
       registered.delete(ctx);
+      viewers.delete(ctx);
     },
   };
 }

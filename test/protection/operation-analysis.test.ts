@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { buildSchema, getOperationAST, parse } from 'graphql';
-import { analyzeOperation, checkOperationLimits, countTokens } from '../../src/protection/operation-analysis';
+import { buildSchema, getOperationAST, getVariableValues, parse } from 'graphql';
+import { checkDocumentShape, countTokens, measureOperation } from '../../src/edge/analysis';
 import { buildManifest, canonicalHash, documentHash, lookUpTrustedDocument } from '../../src/protection/trusted-documents';
 
 const schema = buildSchema(`
@@ -13,10 +13,16 @@ const schema = buildSchema(`
 `);
 
 const LIMITS = { maxDepth: 5, maxAliases: 2, maxRootFields: 3, maxDirectives: 2, maxTokens: 100, maxCost: 500, defaultPageSize: 20 };
+const OPEN = { maxDepth: 1000, maxAliases: 1e9, maxRootFields: 1e9, maxDirectives: 1e9, maxTokens: 1e9, maxCost: Number.POSITIVE_INFINITY, defaultPageSize: 20 };
 
-function figures(query: string, variables?: Record<string, unknown>) {
+function figures(query: string, variables: Record<string, unknown> = {}) {
   const doc = parse(query);
-  return analyzeOperation(schema, doc, getOperationAST(doc)!, variables, 20);
+  return measureOperation(schema, doc, getOperationAST(doc)!, OPEN, variables).figures;
+}
+
+function exceeded(query: string, variables: Record<string, unknown> = {}) {
+  const doc = parse(query);
+  return measureOperation(schema, doc, getOperationAST(doc)!, LIMITS, variables).exceeded?.extensions;
 }
 
 describe('operation analysis', () => {
@@ -28,9 +34,10 @@ describe('operation analysis', () => {
   });
 
   it('multiplies nested connections', () => {
-    const f = figures('{ items(first: 100) { edges { node { children(first: 100) { totalCount } } } } }');
-    expect(f.cost).toBe(1 + 100 * (1 + (1 + (1 + 100))));
-    expect(checkOperationLimits(f, LIMITS)?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', cost: f.cost, limit: 500 });
+    const query = '{ items(first: 100) { edges { node { children(first: 100) { totalCount } } } } }';
+    expect(figures(query).cost).toBe(1 + 100 * (1 + (1 + (1 + 100))));
+    expect(exceeded(query)).toEqual({ code: 'QUERY_TOO_COMPLEX', cost: expect.any(Number), limit: 500 });
+    expect(exceeded(query)!.cost).toBeGreaterThan(500);
   });
 
   it('measures depth, aliases, root fields and directives, through fragments', () => {
@@ -39,7 +46,11 @@ describe('operation analysis', () => {
       fragment S on Health { c: status @skip(if: false) }
     `);
     expect(f).toEqual(expect.objectContaining({ depth: 7, aliases: 3, rootFields: 3, directives: 2 }));
-    expect(checkOperationLimits(f, LIMITS)?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', depth: 7, limit: 5 });
+    expect(exceeded(`{ health { ...D } } fragment D on Health { ${'a { '.repeat(10)}b${' }'.repeat(10)} }`)).toEqual({
+      code: 'QUERY_TOO_COMPLEX',
+      depth: 6,
+      limit: 5,
+    });
   });
 
   it('measures unknown fields too (before validation) and survives fragment cycles', () => {
@@ -57,6 +68,66 @@ describe('operation analysis', () => {
   it('counts tokens and stops past the limit', () => {
     expect(countTokens('{ health { status } }', 100)).toBe(6);
     expect(countTokens(`{ ${'a '.repeat(10_000)} }`, 50)).toBe(51);
+  });
+});
+
+describe('operation analysis against hostile fragments', () => {
+  /** `query { ...Fn }` where each fragment spreads the previous one twice: 2^n paths. */
+  const chain = (n: number, leaf = '__typename') => {
+    const fragments = [`fragment F0 on Query { ${leaf} }`];
+    for (let i = 1; i <= n; i++) fragments.push(`fragment F${i} on Query { ...F${i - 1} ...F${i - 1} }`);
+    return parse(`query { ...F${n} } ${fragments.join(' ')}`);
+  };
+  const limits = { ...LIMITS, maxRootFields: 15, maxTokens: 1e6 };
+
+  it('counts the root fields of a doubling chain exactly and refuses it, without walking its paths', () => {
+    const doc = parse(`query { ...F20 } ${['fragment F0 on Query { health { status } }', ...Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`)].join(' ')}`);
+    expect(measureOperation(schema, doc, getOperationAST(doc)!, OPEN, {}).figures.rootFields).toBe(2 ** 20);
+    expect(checkDocumentShape(schema, doc, limits)?.extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', rootFields: 2 ** 20, limit: 15 });
+  });
+
+  it('takes time growing at most linearly with the chain length (10, 20, 40 levels)', () => {
+    const time = (n: number) => {
+      const doc = chain(n, 'health { status } items { totalCount }');
+      const operation = getOperationAST(doc)!;
+      const runs = 200;
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < runs; i++) {
+        checkDocumentShape(schema, doc, limits);
+        measureOperation(schema, doc, operation, OPEN, {});
+      }
+      return Number(process.hrtime.bigint() - started) / runs;
+    };
+    time(40); // warm-up
+    const [t10, t20, t40] = [time(10), time(20), time(40)];
+    // Linear: doubling the levels at most doubles the work (3× leaves room for noise); the
+    // exponential walk made each level double it.
+    expect(t40 / t20).toBeLessThan(3);
+    expect(t20 / t10).toBeLessThan(3);
+  });
+
+  it('stops at the first exceeded limit inside fragments (aliases, directives, cost)', () => {
+    expect(exceeded('{ ...A } fragment A on Query { x: health { status } y: health { status } z: health { status } }')).toEqual({
+      code: 'QUERY_TOO_COMPLEX',
+      aliases: 3,
+      limit: 2,
+    });
+    expect(exceeded('{ health @a @b @c { status } }')).toEqual({ code: 'QUERY_TOO_COMPLEX', directives: 3, limit: 2 });
+  });
+
+  it('measures every operation of a document (validation reads them all)', () => {
+    const doc = parse(`query A { health { status } } query B { ${'health { status } '.repeat(5)} }`);
+    expect(checkDocumentShape(schema, doc, LIMITS)?.extensions).toEqual(expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }));
+  });
+});
+
+describe('cost on coerced variables', () => {
+  it('counts variable defaults (coerced) and never below one item per page', () => {
+    const doc = parse('query($a: Int = 100) { items(first: $a) { totalCount } }');
+    const coerced = getVariableValues(schema, getOperationAST(doc)!.variableDefinitions!, {});
+    expect(coerced.coerced).toEqual({ a: 100 });
+    expect(measureOperation(schema, doc, getOperationAST(doc)!, OPEN, coerced.coerced!).figures.cost).toBe(1 + 100);
+    expect(figures('{ items(first: 0) { edges { node { id } } } }').cost).toBe(1 + 1 * (1 + (1 + 1)));
   });
 });
 

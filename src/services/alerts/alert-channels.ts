@@ -172,7 +172,7 @@ export function logChannel(logger: Logger, minLevel: AlertLevel): AlertChannel {
     minLevel,
     recorded: false,
     async send(alert, event) {
-      const entry = { alertId: alert.id, seq: alert.seq, level: alert.level, source: alert.source, fingerprint: alert.fingerprint, count: alert.count, event };
+      const entry = { alertId: alert.id, seq: alert.seq, alertLevel: alert.level, source: alert.source, fingerprint: alert.fingerprint, count: alert.count, event };
       const line = alertHeadline(alert, event);
       if (alert.level === 'CRITICAL' || alert.level === 'ERROR') logger.error(entry, line);
       else if (alert.level === 'WARNING') logger.warn(entry, line);

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { Context as WsContext } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Context, Viewer } from '../context';
+import { ErrorCode, isPublicError, RateLimitedError } from '../errors';
+import { closeWebSocket, VigilCloseCode } from '../infra/websocket';
+import type { Logger } from '../infra/logger';
+import type { SecurityEventRecorder } from '../protection/security-events';
+import { withoutSuggestions } from './errors';
+import type { Gate } from './gate';
+import type { RateLimiters } from './limiters';
+import { callerMeta, type Caller } from './request';
+import type { EdgeSettingsSource } from './settings';
+import type { WebsocketBudget } from './ws-budget';
+
+type WsExtra = { socket: WebSocket; request: IncomingMessage };
+type ConnectionContext = WsContext<Record<string, unknown> | undefined, WsExtra>;
+
+interface SubscribePayload {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+export interface WebsocketEdgeDeps {
+  schema: GraphQLSchema;
+  gate: Gate;
+  budget: WebsocketBudget;
+  limiters: RateLimiters;
+  settings: EdgeSettingsSource;
+  record: SecurityEventRecorder;
+  logger: Logger;
+  /** The client's address, through trusted proxies as on HTTP. */
+  clientIp(request: IncomingMessage): string;
+  /** Builds the context of one operation (authenticating the connection's token). */
+  createContext(ctx: ConnectionContext, requestId: string): Promise<Context>;
+  /** The viewer the connection signed in as at `connection_init` (from the auth hooks). */
+  viewerOf(ctx: ConnectionContext): Viewer | null | undefined;
+}
+
+/** The graphql-ws adapter of the edge; see {@link createWebsocketEdge}. */
+export interface WebsocketEdge {
+  /** Counts and caps connections per IP; call before graphql-ws's `useServer` attaches its own listener. */
+  watchConnections(server: WebSocketServer): void;
+  /** Runs after the auth hooks accepted a connection: the per-user connection cap. */
+  onConnected(ctx: ConnectionContext): boolean;
+  onClose(ctx: ConnectionContext): void;
+  /** graphql-ws `onSubscribe`: the gate's stages for every query, mutation and subscription. */
+  onSubscribe(ctx: ConnectionContext, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]>;
+}
+
+/**
+ * The graphql-ws adapter: every `subscribe` message (query, mutation or subscription) passes the
+ * same gate as HTTP — the request limit of its caller, the document stage, validation (without
+ * name suggestions for callers not allowed to introspect), the operation stage — plus the
+ * websocket budgets: subscribe messages per connection, live operations per connection, no new
+ * subscription while memory is DOWN, connections per IP and per user (close code 4029). Errors
+ * carry `extensions.requestId` like HTTP's.
+ */
+export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
+  const { gate, budget, limiters, schema } = deps;
+  const connectionIds = new WeakMap<object, string>();
+  const users = new WeakMap<object, string>();
+
+  const connectionCaller = (request: IncomingMessage, requestId: string, viewer: Viewer | null = null): Caller => ({
+    requestId,
+    ip: deps.clientIp(request),
+    userAgent: request.headers['user-agent'] ?? null,
+    viewer,
+    transport: 'websocket',
+  });
+
+  const stamp = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
+    errors.map((e) => {
+      (e.extensions as Record<string, unknown>).requestId = requestId;
+      return e;
+    });
+
+  return {
+    watchConnections(server) {
+      server.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+        const caller = connectionCaller(request, randomUUID());
+        if (!budget.openConnection(caller)) {
+          closeWebSocket(socket, VigilCloseCode.TooManyConnections, 'Too many connections');
+          return;
+        }
+        socket.once('close', () => budget.closeConnection(caller.ip));
+      });
+    },
+
+    onConnected(ctx) {
+      const viewer = deps.viewerOf(ctx);
+      if (!viewer) return true;
+      const caller = connectionCaller(ctx.extra.request, randomUUID(), viewer);
+      if (!budget.openUserConnection(caller, viewer.id)) {
+        closeWebSocket(ctx.extra.socket, VigilCloseCode.TooManyConnections, 'Too many connections');
+        return false;
+      }
+      users.set(ctx, viewer.id);
+      return true;
+    },
+
+    onClose(ctx) {
+      const userId = users.get(ctx);
+      if (userId) budget.closeUserConnection(userId);
+      users.delete(ctx);
+    },
+
+    async onSubscribe(ctx, id, payload) {
+      const requestId = randomUUID();
+      let context: Context;
+      try {
+        context = await deps.createContext(ctx, requestId);
+      } catch (error) {
+        if (isPublicError(error)) return stamp([error], requestId);
+        deps.logger.error({ err: error, requestId }, 'websocket operation context failed');
+        return stamp([new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } })], requestId);
+      }
+      const caller = connectionCaller(ctx.extra.request, requestId, context.viewer);
+
+      let connectionId = connectionIds.get(ctx);
+      if (!connectionId) {
+        connectionId = randomUUID();
+        connectionIds.set(ctx, connectionId);
+      }
+      if (limiters.enabled()) {
+        const decision = await limiters.wsSubscribe().consume(connectionId);
+        if (!decision.allowed) {
+          if (decision.firstRejection) {
+            deps.record(callerMeta(caller), { action: 'RATE_LIMITED', reason: `more than ${decision.limit} subscribe messages per window (connection)` });
+          }
+          return stamp([new RateLimitedError(decision.retryAfterSeconds)], requestId);
+        }
+      }
+      const limited = await gate.admitRequest(caller);
+      if (limited) return [limited.error];
+
+      const persisted = payload.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+      const verdict = gate.admitDocument(caller, {
+        query: payload.query || undefined,
+        operationName: payload.operationName ?? null,
+        variables: payload.variables,
+        hash: typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined,
+      });
+      if (!verdict.ok) return [verdict.refusal.error];
+      if (!verdict.document) {
+        const error = new GraphQLError('PersistedQueryNotFound', { extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_FOUND } });
+        return stamp([error], requestId);
+      }
+      const document = verdict.document;
+      const rules = deps.settings().introspection === 'off' ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+      const invalid = validate(schema, document, rules);
+      if (invalid.length) {
+        const quiet = !gate.introspectionAllowed(caller);
+        return stamp(
+          invalid.map(
+            (e) =>
+              new GraphQLError(quiet ? withoutSuggestions(e.message) : e.message, {
+                nodes: e.nodes,
+                extensions: { ...e.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED },
+              }),
+          ),
+          requestId,
+        );
+      }
+      const operation = verdict.operation;
+      if (!operation) {
+        const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+        return stamp([new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE } })], requestId);
+      }
+      // The current operation holds its slot in ctx.subscriptions already.
+      const live = Object.keys(ctx.subscriptions).filter((key) => key !== id).length;
+      const overBudget = budget.admitOperation(caller, operation.operation, live);
+      if (overBudget) return [overBudget.error];
+      const admitted = await gate.admitOperation(caller, document, operation, payload.variables);
+      if (!admitted.ok) return [admitted.refusal.error];
+      context.operationName = operation.name?.value ?? null;
+      return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: context };
+    },
+  };
+}
+
