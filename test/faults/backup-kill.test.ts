@@ -51,6 +51,15 @@ describe('a gateway killed during a backup operation', () => {
     VIGIL_BACKUP_KEEP_LAST: '0',
   });
 
+  /** Signs in on a spawned gateway; a failure shows what the gateway logged. */
+  const signInTo = async (gateway: GatewayProcess) => {
+    try {
+      return await signIn(gateway, email, password);
+    } catch (error) {
+      throw new Error(`${String(error)}; the gateway logged:\n${gateway.output().slice(-4000)}`);
+    }
+  };
+
   const query = <T>(sql: string, params: unknown[] = []) => withClient(database.url, async (c) => (await c.query(sql, params)).rows as T[]);
 
   /** Kills the gateway with SIGKILL once `inTheAct` sees the operation's tool at work. */
@@ -95,7 +104,7 @@ describe('a gateway killed during a backup operation', () => {
 
   it('during createBackup: the backup is FAILED with an audit entry, no .partial stays, and it can be deleted', async () => {
     const gateway = await startGatewayProcess(env());
-    const { accessToken } = await signIn(gateway, email, password);
+    const { accessToken } = await signInTo(gateway);
     const created = await graphql<{ createBackup: { id: string; status: string } }>(
       gateway.url,
       'mutation { createBackup(label: "killed") { id status } }',
@@ -137,7 +146,7 @@ describe('a gateway killed during a backup operation', () => {
       await server.close();
     }
     const gateway = await startGatewayProcess(env());
-    const { accessToken } = await signIn(gateway, email, password);
+    const { accessToken } = await signInTo(gateway);
     const answer = graphql(gateway.url, `mutation { verifyBackup(id: "${id}") { ok } }`, undefined, { token: accessToken }).catch(() => null);
     const prefix = scratchPrefix(database.url);
     await killDuring(
@@ -162,7 +171,7 @@ describe('a gateway killed during a backup operation', () => {
     const before = await query<{ n: string }>(`select count(*)::text as n from ballast`);
 
     const gateway = await startGatewayProcess(env());
-    const { accessToken } = await signIn(gateway, email, password);
+    const { accessToken } = await signInTo(gateway);
     const answer = graphql(gateway.url, `mutation { restoreBackup(id: "${id}", confirm: "${id}") { ok } }`, undefined, { token: accessToken }).catch(
       () => null,
     );
