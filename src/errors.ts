@@ -104,12 +104,30 @@ export class QueryTooComplexError extends VigilError {
   }
 }
 
-/** A dependency the operation needs (database, pg_dump, Redis) is not available. */
+/** Why a request answered SERVICE_UNAVAILABLE (`extensions.reason`). */
+export type UnavailableReason = 'DEPENDENCY_UNAVAILABLE' | 'SHUTTING_DOWN' | 'MAINTENANCE';
+
+/** Seconds a client is told to wait before retrying a SERVICE_UNAVAILABLE answer, unless said otherwise. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A dependency the operation needs (database, pg_dump, Redis) is not available, the instance is
+ * draining, or maintenance refuses writes: retryable, with `extensions.retryAfter` (seconds) and
+ * `extensions.reason`.
+ */
 export class ServiceUnavailableError extends VigilError {
   readonly code = ErrorCode.SERVICE_UNAVAILABLE;
-  constructor(message: string) {
-    super(message, ErrorCode.SERVICE_UNAVAILABLE);
+  readonly retryAfter: number;
+  constructor(message: string, options: { retryAfter?: number; reason?: UnavailableReason } = {}) {
+    const retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
+    super(message, ErrorCode.SERVICE_UNAVAILABLE, { retryAfter, reason: options.reason ?? 'DEPENDENCY_UNAVAILABLE' });
+    this.retryAfter = retryAfter;
   }
+}
+
+/** The answer to a request that met a dependency outage: generic, retryable, naming no address. */
+export function dependencyUnavailable(): ServiceUnavailableError {
+  return new ServiceUnavailableError('A service Vigil depends on is unavailable; retry later');
 }
 
 /** True for errors whose code and message are meant for the client. */

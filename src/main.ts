@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
+import { createLogger } from './infra/logger';
+import { installProcessGuard } from './infra/process-guard';
 import { loadEnvFile } from './infra/env-file';
 import { createServer } from './server';
 
@@ -15,7 +17,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await createServer(config);
+  const logger = createLogger(config.logLevel);
+  installProcessGuard(logger);
+  const server = await createServer(config, { logger });
   let firstSignalAt: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
     // `npm start` forwards the terminal's signal that the process group already received, so a

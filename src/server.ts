@@ -11,7 +11,8 @@ import { createContext, requestIdFrom, type Context, type ContextDeps } from './
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
-import { closeWebSocket } from './infra/websocket';
+import { closeWebSocket, SERVICE_UNAVAILABLE_REASON, VigilCloseCode } from './infra/websocket';
+import { isDependencyOutage } from './infra/outage';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
@@ -19,6 +20,8 @@ import proxyAddr from '@fastify/proxy-addr';
 import { createEdge } from './edge';
 import { callerOf, registerHttpEdge } from './edge/http';
 import { createWebsocketEdge } from './edge/ws';
+import { settingsFromSystemSettings } from './edge/settings';
+import { writeAccountingExecute, writeAccountingPlugin } from './edge/writes';
 import { edgeServerOptions, registerSecurity } from './http/security';
 import { applyResolverTimeout } from './protection/resolver-timeout';
 import { httpSubscriptionsPlugin } from './plugins/http-subscriptions.plugin';
@@ -97,8 +100,10 @@ export async function createServer(config: Config, options: CreateServerOptions 
       cleanups.push(() => closeRedis(main), () => closeRedis(subscriber));
       pubsubRedis = { publish: redis, subscribe: subscriber, prefix: config.redisPrefix };
     }
-    const pubsub = createVigilPubSub(pubsubRedis);
+    const pubsub = createVigilPubSub(pubsubRedis, { logger: logger.child({ component: 'pubsub' }) });
+    cleanups.push(async () => pubsub.close());
     const services = createServices({ config, orm, redis, pubsub, logger });
+    await services.settings.load();
     await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
 
@@ -106,7 +111,15 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
     const formatError = createFormatError(logger);
     applyResolverTimeout(schema, config.protection.resolverTimeoutMs);
-    const edge = createEdge({ config, schema, logger, services, redis });
+    const edge = createEdge({
+      config,
+      schema,
+      logger,
+      services,
+      redis,
+      settings: settingsFromSystemSettings(config, services.settings),
+      maintenance: (fields) => services.settings.writes.refusal(fields),
+    });
     cleanups.push(async () => edge.stop());
 
     const app = Fastify({
@@ -150,7 +163,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       // handlers would stop it early and re-raise the signal.
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...edge.apolloPlugins, ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger, schema), ...edge.apolloPlugins, writeAccountingPlugin(services.settings.writes), ...performancePlugins()],
       ...edge.apolloOptions,
     });
     await apollo.start();
@@ -213,7 +226,20 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
-        onConnect: async (ctx) => (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx),
+        execute: writeAccountingExecute(services.settings.writes),
+        // Close reasons never carry an error's message (addresses, SQL).
+        isProd: true,
+        onConnect: async (ctx) => {
+          try {
+            return (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx);
+          } catch (error) {
+            // graphql-ws would close with 4500, which its clients never retry.
+            if (!isDependencyOutage(error)) throw error;
+            logger.warn({ err: error }, 'a dependency is unavailable: websocket refused');
+            closeWebSocket(ctx.extra.socket, VigilCloseCode.ServiceUnavailable, SERVICE_UNAVAILABLE_REASON);
+            return false;
+          }
+        },
         onClose: (ctx) => {
           auth.onClose(ctx);
           wsEdge.onClose(ctx);

@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Viewer } from '../context';
-import { BadRequestError, ErrorCode, isPublicError, UnauthenticatedError } from '../errors';
+import { BadRequestError, dependencyUnavailable, ErrorCode, isPublicError, UnauthenticatedError } from '../errors';
 import type { Logger } from '../infra/logger';
+import { isDependencyOutage } from '../infra/outage';
 import { APPLICATION_JSON, errorBody, refusal, responseContentType, type Refusal } from './errors';
 import type { Gate } from './gate';
 import type { Caller, GraphQLParams } from './request';
@@ -76,7 +77,8 @@ function persistedHash(raw: { documentId?: unknown; extensions?: unknown }): str
  *   refusal, then the gate's document stage (a trusted document named by id is put in place of the
  *   id for Apollo);
  * - `onSend` and the error handler: every error body leaving the route carries
- *   `extensions.code` and `extensions.requestId` and the negotiated content type.
+ *   `extensions.code` and `extensions.requestId` and the negotiated content type; a dependency
+ *   outage (PostgreSQL, Redis unreachable) is 503 SERVICE_UNAVAILABLE with `Retry-After`.
  * The operation stage runs in the Apollo adapter (`edgePlugin`), where the operation is resolved.
  */
 export function registerHttpEdge(app: FastifyInstance, deps: HttpEdgeDeps): void {
@@ -102,8 +104,8 @@ export function registerHttpEdge(app: FastifyInstance, deps: HttpEdgeDeps): void
         if (error instanceof UnauthenticatedError || (error instanceof GraphQLError && error.extensions.code === ErrorCode.UNAUTHENTICATED)) {
           invalid = error;
         } else if (isPublicError(error)) {
-          const status = error.extensions.code === ErrorCode.SERVICE_UNAVAILABLE ? 503 : 400;
-          return sendRefusal(request, reply, refusal(error, status, request.id));
+          if (error.extensions.code !== ErrorCode.SERVICE_UNAVAILABLE) return sendRefusal(request, reply, refusal(error, 400, request.id));
+          return sendRefusal(request, reply, refusal(error, 503, request.id, { 'retry-after': String(error.extensions.retryAfter ?? 5) }));
         } else throw error;
       }
     }
@@ -173,6 +175,11 @@ export function registerHttpEdge(app: FastifyInstance, deps: HttpEdgeDeps): void
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDependencyOutage(error)) {
+      logger.warn({ err: error, requestId: request.id }, 'a dependency is unavailable');
+      const unavailable = dependencyUnavailable();
+      return sendRefusal(request, reply, refusal(unavailable, 503, request.id, { 'retry-after': String(unavailable.retryAfter) }));
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) logger.error({ err: error, requestId: request.id }, 'unhandled HTTP error');
     const answer =

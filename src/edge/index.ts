@@ -11,7 +11,7 @@ import { loadManifest, type TrustedDocumentManifest } from '../protection/truste
 import type { Services } from '../services';
 import { HealthStatus } from '../schema/enums';
 import { edgePlugin } from './apollo';
-import { createGate, type Gate, type MaintenanceState } from './gate';
+import { createGate, type Gate, type MaintenanceCheck } from './gate';
 import { createRateLimiters, type RateLimiters } from './limiters';
 import { settingsFromConfig, type EdgeSettingsSource } from './settings';
 import { WebsocketBudget } from './ws-budget';
@@ -24,8 +24,8 @@ export interface EdgeDeps {
   redis?: Redis;
   /** Where the edge reads its limits; default: the configuration, fixed. Live settings swap this getter. */
   settings?: EdgeSettingsSource;
-  /** The cluster-wide maintenance state (mutations refused while enabled); default: never. */
-  maintenance?: () => MaintenanceState;
+  /** The cluster-wide maintenance check of mutations; default: never in maintenance. */
+  maintenance?: MaintenanceCheck;
 }
 
 /** The request edge, built once per server; see README, "Protection". */

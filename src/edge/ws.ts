@@ -4,7 +4,8 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate
 import type { Context as WsContext } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Context, Viewer } from '../context';
-import { ErrorCode, isPublicError, RateLimitedError } from '../errors';
+import { dependencyUnavailable, ErrorCode, isPublicError, RateLimitedError } from '../errors';
+import { isDependencyOutage } from '../infra/outage';
 import { closeWebSocket, VigilCloseCode } from '../infra/websocket';
 import type { Logger } from '../infra/logger';
 import type { SecurityEventRecorder } from '../protection/security-events';
@@ -64,6 +65,7 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
   const { gate, budget, limiters, schema } = deps;
   const connectionIds = new WeakMap<object, string>();
   const users = new WeakMap<object, string>();
+  const admitted = new WeakMap<object, Set<string>>();
 
   const connectionCaller = (request: IncomingMessage, requestId: string, viewer: Viewer | null = null): Caller => ({
     requestId,
@@ -116,6 +118,10 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
         context = await deps.createContext(ctx, requestId);
       } catch (error) {
         if (isPublicError(error)) return stamp([error], requestId);
+        if (isDependencyOutage(error)) {
+          deps.logger.warn({ err: error, requestId }, 'a dependency is unavailable');
+          return stamp([dependencyUnavailable()], requestId);
+        }
         deps.logger.error({ err: error, requestId }, 'websocket operation context failed');
         return stamp([new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } })], requestId);
       }
@@ -171,12 +177,20 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
         const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
         return stamp([new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE } })], requestId);
       }
-      // The current operation holds its slot in ctx.subscriptions already.
-      const live = Object.keys(ctx.subscriptions).filter((key) => key !== id).length;
-      const overBudget = budget.admitOperation(caller, operation.operation, live);
+      // Operations admitted on this connection and still running (graphql-ws deletes an id from
+      // ctx.subscriptions when its operation ends, however it ends). Counted and reserved in one
+      // step, so that simultaneous subscribe messages cannot all pass the same check.
+      let running = admitted.get(ctx);
+      if (!running) admitted.set(ctx, (running = new Set()));
+      for (const key of running) if (!(key in ctx.subscriptions)) running.delete(key);
+      const overBudget = budget.admitOperation(caller, operation.operation, running.size);
       if (overBudget) return [overBudget.error];
-      const admitted = await gate.admitOperation(caller, document, operation, payload.variables);
-      if (!admitted.ok) return [admitted.refusal.error];
+      running.add(id);
+      const operationVerdict = await gate.admitOperation(caller, document, operation, payload.variables);
+      if (!operationVerdict.ok) {
+        running.delete(id);
+        return [operationVerdict.refusal.error];
+      }
       context.operationName = operation.name?.value ?? null;
       return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: context };
     },

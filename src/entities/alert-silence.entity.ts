@@ -2,6 +2,7 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { JSONScalar } from '../schema/scalars';
 import { AlertLevel, type AlertLabels } from './alert.entity';
+import { Node } from '../schema/node';
 
 /**
  * Mutes the delivery (not the recording or the publishing) of matching alerts until a time, or,
@@ -9,7 +10,7 @@ import { AlertLevel, type AlertLabels } from './alert.entity';
  * `labels` matches alerts whose labels contain all of them.
  */
 @Entity({ tableName: 'alert_silence' })
-@ObjectType({ simpleResolvers: true, description: 'Mutes delivery of matching alerts; recording and subscriptions are unaffected' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'Mutes delivery of matching alerts; recording and subscriptions are unaffected' })
 export class AlertSilence {
   [OptionalProps]?: 'createdAt';
 

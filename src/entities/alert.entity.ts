@@ -1,6 +1,7 @@
 import { BigIntType, Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { BigIntScalar, JSONScalar } from '../schema/scalars';
+import { Node } from '../schema/node';
 
 /** How serious an alert is, lowest first. */
 export enum AlertLevel {
@@ -42,7 +43,7 @@ export type AlertLabels = Record<string, unknown>;
  * without gaps, which is what subscriptions resume from.
  */
 @Entity({ tableName: 'alert' })
-@ObjectType({ simpleResolvers: true, description: 'Something that needs an operator’s attention' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'Something that needs an operator’s attention' })
 export class Alert {
   [OptionalProps]?: 'labels' | 'status' | 'count' | 'firstSeenAt' | 'lastSeenAt' | 'escalationLevel';
 

@@ -2,6 +2,7 @@ import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Role } from '../permissions/roles';
 import { BigIntScalar, JSONScalar } from '../schema/scalars';
+import { Node } from '../schema/node';
 
 /** How the audited attempt ended. */
 export enum AuditOutcome {
@@ -18,7 +19,7 @@ registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How the aud
  * UPDATE, DELETE (outside the retention job) and TRUNCATE.
  */
 @Entity({ tableName: 'audit_log' })
-@ObjectType({ simpleResolvers: true, description: 'An entry of the tamper-evident audit trail' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'An entry of the tamper-evident audit trail' })
 export class AuditLog {
   @PrimaryKey({ type: 'uuid' })
   @Field(() => ID)

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { BackupVerificationKind } from '../schema/backup.enums';
+import { Node } from '../schema/node';
 
 /** One check of a verification: its name, whether it passed, and what was seen. */
 @ObjectType({ simpleResolvers: true, description: 'One check of a backup verification' })
@@ -20,11 +21,12 @@ export class BackupCheck {
  * Evidence that a backup was verified (checksum, size, trial restore, row counts): kept for every
  * `verifyBackup` and every restore drill, because a backup nobody has verified is a hope.
  */
-@ObjectType('BackupVerification', { simpleResolvers: true, description: 'The result of verifying a backup, kept as evidence' })
+@ObjectType('BackupVerification', { simpleResolvers: true, implements: Node, description: 'The result of verifying a backup, kept as evidence' })
 @Entity({ tableName: 'backup_verification' })
 export class BackupVerification {
   [OptionalProps]?: 'at';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -4,12 +4,13 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { BackupStatus, BackupTrigger } from '../schema/backup.enums';
 import type { BackupManifest } from '../services/backups/backup-manifest';
+import { Node } from '../schema/node';
 
 /**
  * A logical backup of the whole database: a pg_dump archive in the backup directory, with its
  * manifest beside it and here. The file manifest is the source of truth; this row mirrors it.
  */
-@ObjectType({ simpleResolvers: true, description: 'A logical backup of the database (pg_dump custom format, compressed)' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A logical backup of the database (pg_dump custom format, compressed)' })
 @Entity({ tableName: 'backup' })
 export class Backup {
   [OptionalProps]?: 'startedAt' | 'status';

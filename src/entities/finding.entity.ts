@@ -3,13 +3,14 @@ import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/co
 import { Field, ID, ObjectType } from 'type-graphql';
 import { JSONScalar } from '../schema/scalars';
 import { RiskLevel } from '../schema/investigation.enums';
+import { Node } from '../schema/node';
 
 /**
  * Something an investigation found. `subjectEmail`, `subjectIp` and `subjectName` are personal
  * data: the permission map hides them from viewers without ACCESS_PII, and every read by a viewer
  * who has it is audited (`PII_READ`).
  */
-@ObjectType({ simpleResolvers: true, description: 'Evidence an investigation found; subject* fields need ACCESS_PII' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'Evidence an investigation found; subject* fields need ACCESS_PII' })
 @Entity({ tableName: 'finding' })
 export class Finding {
   [OptionalProps]?: 'riskLevel' | 'createdAt' | 'evidence' | 'source' | 'observedAt' | 'subjectEmail' | 'subjectIp' | 'subjectName' | 'createdById';

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { ArrayType, Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { InvestigationStatus, RiskLevel } from '../schema/investigation.enums';
+import { Node } from '../schema/node';
 
 /**
  * A case analysts work on. `version` grows by one with every update of the investigation's own
  * fields; `updateInvestigation` must name the version it read (optimistic concurrency). Adding
  * findings, actions or notes moves `updatedAt` but not `version`, so they never make an edit stale.
  */
-@ObjectType({ simpleResolvers: true, description: 'A case trust-and-safety analysts work on' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A case trust-and-safety analysts work on' })
 @Entity({ tableName: 'investigation' })
 export class Investigation {
   [OptionalProps]?: 'status' | 'riskLevel' | 'tags' | 'version' | 'createdAt' | 'updatedAt' | 'description' | 'trigger' | 'assigneeId' | 'closedAt';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { Node } from '../schema/node';
 
 /** A comment on an investigation. */
-@ObjectType({ simpleResolvers: true, description: 'A comment on an investigation' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A comment on an investigation' })
 @Entity({ tableName: 'note' })
 export class Note {
   [OptionalProps]?: 'createdAt' | 'authorId';

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { ActionStatus } from '../schema/investigation.enums';
+import { Node } from '../schema/node';
 
 /** A step an investigation recommends, with its own workflow (see `ACTION_TRANSITIONS`). */
-@ObjectType({ simpleResolvers: true, description: 'A step an investigation recommends' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A step an investigation recommends' })
 @Entity({ tableName: 'recommended_action' })
 export class RecommendedAction {
   [OptionalProps]?: 'status' | 'detail' | 'ownerId' | 'dueAt' | 'createdById' | 'createdAt' | 'updatedAt';

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
+import { Node } from '../schema/node';
 
 /**
  * A signed-in session: one login, renewed by rotating refresh tokens until it is revoked, idles
  * out or reaches its absolute lifetime.
  */
-@ObjectType({ simpleResolvers: true, description: 'A signed-in session of a user' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A signed-in session of a user' })
 @Entity({ tableName: 'session' })
 export class Session {
   [OptionalProps]?: 'createdAt' | 'lastSeenAt';
@@ -19,6 +21,7 @@ export class Session {
   @Property({ type: 'uuid' })
   userId!: string;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   ip?: string | null;

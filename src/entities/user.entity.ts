@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Role } from '../permissions/roles';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
+import { Node } from '../schema/node';
 
 /**
  * Someone who signs in. The password hash and MFA secrets are never `@Field`s: they cannot reach
  * the schema.
  */
-@ObjectType({ simpleResolvers: true, description: 'A person who signs in to Vigil' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A person who signs in to Vigil' })
 @Entity({ tableName: 'user' })
 export class User {
   [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';
@@ -16,6 +18,7 @@ export class User {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
+  @Sensitive(Sensitivity.PII)
   @Field()
   @Property({ type: 'text' })
   email!: string;

@@ -33,6 +33,8 @@ export interface VigilMetrics {
   wsConnections: Gauge;
   /** `vigil_websocket_subscriptions` (active subscription streams on this instance) */
   wsSubscriptions: Gauge;
+  /** `vigil_websocket_slow_subscribers_total` (connections closed with 4008) */
+  wsSlowSubscribers: Counter;
   /** `vigil_alerts_raised_total{level}` */
   alertsRaised: Counter<'level'>;
   /** `vigil_rate_limited_requests_total{scope}` */
@@ -108,6 +110,7 @@ export function createMetrics(): VigilMetrics {
     }),
     wsConnections: new Gauge({ name: 'vigil_websocket_connections', help: 'Open websocket connections', registers }),
     wsSubscriptions: new Gauge({ name: 'vigil_websocket_subscriptions', help: 'Active subscription streams', registers }),
+    wsSlowSubscribers: new Counter({ name: 'vigil_websocket_slow_subscribers_total', help: 'Websocket connections closed because a subscription fell too far behind (4008)', registers }),
     alertsRaised: new Counter({ name: 'vigil_alerts_raised_total', help: 'Alerts raised, by level', labelNames: ['level'], registers }),
     rateLimited: new Counter({
       name: 'vigil_rate_limited_requests_total',

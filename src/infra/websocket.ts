@@ -4,9 +4,17 @@ import type { WebSocket } from 'ws';
 export enum VigilCloseCode {
   /** The client fell too far behind its subscriptions; it may reconnect and resume with `after`. */
   SubscriberTooSlow = 4008,
+  /**
+   * A dependency (PostgreSQL, Redis) is unavailable or the instance is shutting down: reconnect
+   * later. 1013 "Try Again Later" is one of the codes graphql-ws clients retry on (4500 is fatal).
+   */
+  ServiceUnavailable = 1013,
   /** The client IP or user already holds the most websocket connections allowed; retry later. */
   TooManyConnections = 4029,
 }
+
+/** The reason sent with {@link VigilCloseCode.ServiceUnavailable}: generic, naming no address. */
+export const SERVICE_UNAVAILABLE_REASON = 'Service unavailable, retry later';
 
 /**
  * Closes a websocket with a code and reason. A client that stopped reading never sees the close

@@ -15,6 +15,9 @@ import { can, canRevokeSession, hasPermission, isAuthenticated } from './rules';
  */
 export const ruleTree = {
   Query: {
+    // `node`/`nodes` apply each object's own rule (permissions/node-policy.ts) once its type is known.
+    node: allow,
+    nodes: allow,
     health: allow,
     me: allow,
     myPermissions: allow,
@@ -27,6 +30,7 @@ export const ruleTree = {
     backups: hasPermission(Permission.ADMIN_ACCESS),
     backup: hasPermission(Permission.ADMIN_ACCESS),
     systemSettings: hasPermission(Permission.ADMIN_ACCESS),
+    systemSettingsHistory: hasPermission(Permission.ADMIN_ACCESS),
     securityAudit: hasPermission(Permission.ADMIN_ACCESS),
     cacheStats: hasPermission(Permission.ADMIN_ACCESS),
     dbStats: hasPermission(Permission.ADMIN_ACCESS),
@@ -72,6 +76,7 @@ export const ruleTree = {
     alertUpdated: isAuthenticated,
     backupProgress: hasPermission(Permission.ADMIN_ACCESS),
     investigationUpdated: hasPermission(Permission.READ_INVESTIGATIONS),
+    systemSettingsChanged: hasPermission(Permission.ADMIN_ACCESS),
   } satisfies RuleFieldMap,
   Health: allow,
   User: allow,
@@ -121,6 +126,21 @@ export const ruleTree = {
   AlertConnection: allow,
   AlertEdge: allow,
   AlertSilence: allow,
+  SystemSettings: allow,
+  AlertSettings: allow,
+  ProtectionSettings: allow,
+  IdentitySettings: allow,
+  RetentionSettings: allow,
+  IntSetting: allow,
+  AlertLevelSetting: allow,
+  ScheduleSetting: allow,
+  RoleRequestLimitSetting: allow,
+  RoleMfaSetting: allow,
+  Maintenance: allow,
+  SystemSettingsChange: allow,
+  SystemSettingsChangeConnection: allow,
+  SystemSettingsChangeEdge: allow,
+  SettingChange: allow,
 };
 
 /**

@@ -1,8 +1,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { ErrorCode, isPublicError } from '../errors';
+import { dependencyUnavailable, ErrorCode, isPublicError } from '../errors';
 import type { Logger } from '../infra/logger';
+import { isDependencyOutage } from '../infra/outage';
 
 /** Codes Apollo itself assigns to request-level mistakes; they are safe to show. */
 const APOLLO_PUBLIC_CODES = new Set<string>([
@@ -31,7 +32,8 @@ function flattenValidation(errors: ValidationFailure[], prefix = ''): { field: s
 
 /**
  * Shapes every error that leaves the gateway: deliberate errors keep their code and message,
- * class-validator failures name the fields at fault, and anything else is masked as
+ * class-validator failures name the fields at fault, a dependency outage (PostgreSQL, Redis
+ * unreachable) answers SERVICE_UNAVAILABLE with `retryAfter`, and anything else is masked as
  * INTERNAL_SERVER_ERROR and logged with its stack. Never includes a stack trace.
  */
 export function createFormatError(logger: Logger) {
@@ -56,6 +58,11 @@ export function createFormatError(logger: Logger) {
     if (typeof code === 'string' && APOLLO_PUBLIC_CODES.has(code) && isBareGraphQLError) {
       const { stacktrace: _s, exception: _e, http: _h, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
       return { ...base, message: formatted.message, extensions };
+    }
+    if (isDependencyOutage(original)) {
+      logger.warn({ err: original, path: formatted.path }, 'a dependency is unavailable');
+      const unavailable = dependencyUnavailable();
+      return { ...base, message: unavailable.message, extensions: { ...unavailable.extensions } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error while serving a request');
     return { ...base, message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -47,6 +47,7 @@ export function websocketAuth(services: Pick<Services, 'auth' | 'connections'>) 
           const unregister = services.connections.add({
             sessionId: viewer.sessionId,
             userId: viewer.id,
+            role: viewer.role,
             close: (code, reason) => closeWebSocket(socket, code, reason),
           });
           // The connection lives no longer than its session: at the session's absolute expiry it

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { printSchema, specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
@@ -8,12 +8,14 @@ import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
 import { scalarsMap } from './scalars';
+import { sensitiveDirective } from './sensitive';
 
 /** The schema as the classes declare it, without permissions: what `schema.graphql` prints. */
 export function buildTypeSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: RESOLVERS,
     scalarsMap,
+    directives: [...specifiedDirectives, sensitiveDirective],
     // Subscriptions bring their own `subscribe` functions; type-graphql still insists on a PubSub.
     pubSub: createPubSub(),
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
@@ -27,7 +29,10 @@ export async function buildVigilSchema(): Promise<GraphQLSchema> {
   return guardSubscriptions(schema, ruleTree.Subscription, shieldOptions);
 }
 
-/** The SDL checked in as `schema.graphql`, in a stable order. */
+/**
+ * The SDL checked in as `schema.graphql`, in the code's order (not sorted): enum values read in
+ * their declared order (lowest first), fields and arguments as the classes declare them.
+ */
 export async function printVigilSchema(): Promise<string> {
-  return `${printSchema(lexicographicSortSchema(await buildTypeSchema()))}\n`;
+  return `${printSchema(await buildTypeSchema())}\n`;
 }

@@ -31,6 +31,9 @@ import { UserService } from './users/user.service';
 import { BackupService } from './backups/backup.service';
 import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
+import { SettingsService } from './settings/settings.service';
+import { maintenanceCheck } from './settings/maintenance-check';
+import { systemMeta } from '../context';
 
 /** Every instance's monitor asks for the last backup; the shared cache lets them ask the database once. */
 const lastBackupThroughCache = (backups: BackupFreshnessSource, cache: VigilCache): BackupFreshnessSource => ({
@@ -69,6 +72,8 @@ export interface Services {
   backups: BackupService;
   /** Alerts: raising, dedup, acknowledgement, escalation, silences, delivery and the live feed. */
   alerts: AlertService;
+  /** Runtime settings (live on every instance), their history, and the cluster-wide maintenance state. */
+  settings: SettingsService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -110,19 +115,23 @@ export function createServices(deps: ServiceDeps): Services {
     verifySchedule: config.audit.verifySchedule,
   });
   health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
+  const settings = new SettingsService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'settings' }), audit, instanceId });
+  health.addCheck(maintenanceCheck(settings));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
-  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }));
+  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
   const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
   const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
   const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
-  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts };
+  settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
+  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
 }
 
 /** Starts background work (monitors, schedules) once the server listens. */
 export function startServices(services: Services): void {
+  services.settings.start();
   services.health.start();
   services.audit.start();
   services.connections.start();
@@ -138,4 +147,5 @@ export async function stopServices(services: Services): Promise<void> {
   services.dbStats.stop();
   await services.connections.stop();
   await services.backups.stop();
+  await services.settings.stop();
 }

@@ -131,21 +131,21 @@ describe('alert lifecycle over HTTP', () => {
       await raise({ level, title: `listed ${i}`, source });
     }
     const page1 = await graphql(server.url, AlertsDocument, { first: 2, filter: { source } }, { token: viewer });
-    expect(page1.data!.alerts.totalCount).toBe(4);
-    expect(page1.data!.alerts.edges.map((e) => e.node.title)).toEqual(['listed 3', 'listed 2']);
-    expect(page1.data!.alerts.pageInfo.hasNextPage).toBe(true);
-    const page2 = await graphql(server.url, AlertsDocument, { first: 2, after: page1.data!.alerts.pageInfo.endCursor, filter: { source } }, { token: viewer });
-    expect(page2.data!.alerts.edges.map((e) => e.node.title)).toEqual(['listed 1', 'listed 0']);
-    expect(page2.data!.alerts.pageInfo.hasNextPage).toBe(false);
+    expect(page1.data!.alerts!.totalCount).toBe(4);
+    expect(page1.data!.alerts!.edges.map((e) => e.node.title)).toEqual(['listed 3', 'listed 2']);
+    expect(page1.data!.alerts!.pageInfo.hasNextPage).toBe(true);
+    const page2 = await graphql(server.url, AlertsDocument, { first: 2, after: page1.data!.alerts!.pageInfo.endCursor, filter: { source } }, { token: viewer });
+    expect(page2.data!.alerts!.edges.map((e) => e.node.title)).toEqual(['listed 1', 'listed 0']);
+    expect(page2.data!.alerts!.pageInfo.hasNextPage).toBe(false);
     // Past the last one: no rows, and the total still counts the filter's matches.
-    const page3 = await graphql(server.url, AlertsDocument, { first: 2, after: page2.data!.alerts.pageInfo.endCursor, filter: { source } }, { token: viewer });
-    expect(page3.data!.alerts.edges).toEqual([]);
-    expect(page3.data!.alerts.totalCount).toBe(4);
+    const page3 = await graphql(server.url, AlertsDocument, { first: 2, after: page2.data!.alerts!.pageInfo.endCursor, filter: { source } }, { token: viewer });
+    expect(page3.data!.alerts!.edges).toEqual([]);
+    expect(page3.data!.alerts!.totalCount).toBe(4);
 
     const errors = await graphql(server.url, AlertsDocument, { filter: { source, level: 'ERROR', status: 'ACTIVE' } }, { token: viewer });
-    expect(errors.data!.alerts.totalCount).toBe(2);
+    expect(errors.data!.alerts!.totalCount).toBe(2);
     const future = await graphql(server.url, AlertsDocument, { filter: { source, from: new Date(Date.now() + 3600_000).toISOString() } }, { token: viewer });
-    expect(future.data!.alerts.totalCount).toBe(0);
+    expect(future.data!.alerts!.totalCount).toBe(0);
 
     const anonymous = await graphql(server.url, AlertsDocument, {});
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -156,7 +156,7 @@ describe('alert lifecycle over HTTP', () => {
     expect(forged.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const tooMany = await graphql(server.url, AlertsDocument, { first: 101 }, { token: viewer });
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const one = await graphql(server.url, AlertByIdDocument, { id: page1.data!.alerts.edges[0]!.node.id }, { token: viewer });
+    const one = await graphql(server.url, AlertByIdDocument, { id: page1.data!.alerts!.edges[0]!.node.id }, { token: viewer });
     expect(one.data!.alert).toMatchObject({ title: 'listed 3', level: 'CRITICAL', source });
   });
 

@@ -1,11 +1,11 @@
 import { levelAtLeast, levelsAtLeast, AlertLevel } from '../../src/entities/alert.entity';
 import { signWebhook, verifyWebhookSignature } from '../../src/services/alerts/alert-channels';
 import { defaultFingerprint } from '../../src/services/alerts/alert.service';
-import { BoundedQueue } from '../../src/services/alerts/bounded-queue';
+import { BoundedQueue } from '../../src/infra/bounded-queue';
 
 describe('BoundedQueue', () => {
   it('hands values to a waiting consumer in order', async () => {
-    const queue = new BoundedQueue<number>(2, () => undefined);
+    const queue = new BoundedQueue<number>({ maxQueue: 2, onOverflow: () => undefined });
     const first = queue.next();
     queue.push(1);
     queue.push(2);
@@ -17,14 +17,14 @@ describe('BoundedQueue', () => {
 
   it('calls onOverflow once when more than `limit` values wait, then ends', async () => {
     const overflow = jest.fn();
-    const queue = new BoundedQueue<number>(2, overflow);
+    const queue = new BoundedQueue<number>({ maxQueue: 2, onOverflow: overflow });
     for (let i = 0; i < 5; i++) queue.push(i);
     expect(overflow).toHaveBeenCalledTimes(1);
     expect(await queue.next()).toEqual({ value: undefined, done: true });
   });
 
   it('ends a pending next() when returned, so an idle consumer can leave at once', async () => {
-    const queue = new BoundedQueue<number>(2, () => undefined);
+    const queue = new BoundedQueue<number>({ maxQueue: 2, onOverflow: () => undefined });
     const pending = queue.next();
     await queue.return();
     expect(await pending).toEqual({ value: undefined, done: true });

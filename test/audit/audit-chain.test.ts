@@ -4,6 +4,7 @@ import { createLogger } from '../../src/infra/logger';
 import { createVigilPubSub } from '../../src/infra/pubsub';
 import { Role } from '../../src/permissions/roles';
 import { AUDIT_CHAIN_BROKEN, AUDIT_LOCKS, AuditService } from '../../src/services/audit/audit.service';
+import { TEST_QUEUE } from '../helpers/pubsub';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 const meta: RequestMeta = {
@@ -97,7 +98,7 @@ describe('the audit chain', () => {
 
   it('should name the entry whose row was changed with the trigger bypassed, and announce it', async () => {
     await writeEntries(5);
-    const broken = (pubsub.subscribe as unknown as (t: string) => AsyncIterableIterator<unknown>).call(pubsub, AUDIT_CHAIN_BROKEN);
+    const broken = pubsub.subscribe(AUDIT_CHAIN_BROKEN, undefined, TEST_QUEUE);
     const next = broken.next();
     await orm.em.fork().transactional(async (tx) => {
       await tx.execute('set local session_replication_role = replica');

@@ -8,12 +8,12 @@ import { slotOf } from '../../src/services/backups/backup-scheduler';
 import { findPgTools } from '../../src/services/backups/pg-tools';
 import { withClient } from '../helpers/postgres';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { TEST_QUEUE } from '../helpers/pubsub';
 import { adminMeta, finished, seedDemoData } from './backup-helpers';
 
 /** Collects the next `count` events of a pub/sub topic. */
 function collect(server: TestServer, topic: string, count = 1): Promise<unknown[]> {
-  const subscribeTopic = server.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-  const iterator = subscribeTopic(topic)[Symbol.asyncIterator]();
+  const iterator = server.pubsub.subscribe(topic, undefined, TEST_QUEUE);
   const events: unknown[] = [];
   return (async () => {
     while (events.length < count) {
@@ -52,7 +52,7 @@ describe('backup progress, retention, drills and alerts', () => {
   it('publishes each phase of a backup with growing byte counts, ending DONE / SUCCEEDED', async () => {
     const { backup, done } = await backups().begin(adminMeta(), { label: 'progress', trigger: BackupTrigger.MANUAL });
     const events: BackupProgressEvent[] = [];
-    for await (const event of backups().progress(backup.id)) events.push(event);
+    for await (const event of backups().progress(backup.id, TEST_QUEUE)) events.push(event);
     await finished(done);
     expect(events[0]).toMatchObject({ id: backup.id, status: BackupStatus.RUNNING });
     expect(events.at(-1)).toMatchObject({ phase: 'DONE', status: BackupStatus.SUCCEEDED, bytesWritten: backup.sizeBytes });

@@ -84,7 +84,7 @@ describe('backups over GraphQL', () => {
     expect(backup.trigger).toBe('MANUAL');
     expect(backup.createdBy?.email).toMatch(/^admin-/);
     const last = events.at(-1)!;
-    expect(last).toMatchObject({ id: backup.id, phase: 'DONE', status: 'SUCCEEDED', error: null });
+    expect(last).toMatchObject({ id: `BackupProgress:${backup.id}`, backupId: backup.id, phase: 'DONE', status: 'SUCCEEDED', error: null });
     expect(last.bytesWritten).toBeGreaterThan(0);
 
     const shown = await graphql(server.url, BackupByIdDocument, { id: backup.id }, { token: admin });
@@ -95,11 +95,11 @@ describe('backups over GraphQL', () => {
   it('lists backups newest first with cursors, and refuses first > 100', async () => {
     await createAndFollow(server, admin, 'second');
     const page = await graphql(server.url, BackupsDocument, { first: 1 }, { token: admin });
-    expect(page.data?.backups.totalCount).toBeGreaterThanOrEqual(2);
-    expect(page.data?.backups.edges[0]?.node.label).toBe('second');
-    expect(page.data?.backups.pageInfo.hasNextPage).toBe(true);
-    const next = await graphql(server.url, BackupsDocument, { first: 1, after: page.data!.backups.pageInfo.endCursor }, { token: admin });
-    expect(next.data?.backups.edges[0]?.node.label).toBe('graphql');
+    expect(page.data?.backups!.totalCount).toBeGreaterThanOrEqual(2);
+    expect(page.data?.backups!.edges[0]?.node.label).toBe('second');
+    expect(page.data?.backups!.pageInfo.hasNextPage).toBe(true);
+    const next = await graphql(server.url, BackupsDocument, { first: 1, after: page.data!.backups!.pageInfo.endCursor }, { token: admin });
+    expect(next.data?.backups!.edges[0]?.node.label).toBe('graphql');
     const tooMany = await graphql(server.url, BackupsDocument, { first: 101 }, { token: admin });
     expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const badCursor = await graphql(server.url, BackupsDocument, { after: 'nonsense' }, { token: admin });
@@ -150,7 +150,7 @@ describe('backups over GraphQL', () => {
     for (const instance of [second, server]) {
       const listed = await graphql(instance.url, BackupsDocument, { first: 100 }, { token: admin });
       expect(listed.errors).toBeUndefined();
-      expect(listed.data?.backups.edges.map((e) => e.node.id)).toContain(restored.data!.restoreBackup.safetyBackup!.id);
+      expect(listed.data?.backups!.edges.map((e) => e.node.id)).toContain(restored.data!.restoreBackup.safetyBackup!.id);
     }
   });
 

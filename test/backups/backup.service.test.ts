@@ -6,6 +6,7 @@ import { BACKUP_EVENTS } from '../../src/services/backups/backup.service';
 import { scratchPrefix } from '../../src/services/backups/backup-verify';
 import { withClient } from '../helpers/postgres';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { TEST_QUEUE } from '../helpers/pubsub';
 import { adminMeta, finished, mutateData, seedDemoData, tableDigests } from './backup-helpers';
 
 /**
@@ -81,8 +82,7 @@ describe('BackupService', () => {
     expect(await tableDigests(url, AFTER_RESTORE)).not.toEqual(before);
 
     const restored: unknown[] = [];
-    const subscribeTopic = server.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-    const events = subscribeTopic(BACKUP_EVENTS.RESTORED)[Symbol.asyncIterator]();
+    const events = server.pubsub.subscribe(BACKUP_EVENTS.RESTORED, undefined, TEST_QUEUE);
     const next = events.next().then((e) => restored.push(e.value));
     const result = await backups().restore(adminMeta(), backup.id, backup.id);
     expect(result).toMatchObject({ ok: true, rolledBack: false, error: null });
@@ -100,7 +100,7 @@ describe('BackupService', () => {
     await events.return?.();
 
     // The metadata of every backup survives the restore, including the safety backup.
-    const list = await backups().list(server.orm.em.fork(), 100, null);
+    const list = await backups().list(server.orm.em.fork(), { first: 100 });
     const ids = list.edges.map((e) => e.node.id);
     expect(ids).toEqual(expect.arrayContaining([backup.id, result.safetyBackup!.id]));
     expect(list.edges.find((e) => e.node.id === backup.id)?.node.status).toBe(BackupStatus.SUCCEEDED);
@@ -130,12 +130,12 @@ describe('BackupService', () => {
 
     await mutateData(server.database.url);
     const before = await tableDigests(server.database.url);
-    const countBefore = (await backups().list(server.orm.em.fork(), 100, null)).totalCount;
+    const countBefore = (await backups().list(server.orm.em.fork(), { first: 100 })).totalCount;
     await expect(backups().restore(adminMeta(), backup.id, backup.id)).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', checks: expect.arrayContaining([expect.objectContaining({ name: 'checksum', ok: false })]) },
     });
     expect(await tableDigests(server.database.url)).toEqual(before);
-    expect((await backups().list(server.orm.em.fork(), 100, null)).totalCount).toBe(countBefore);
+    expect((await backups().list(server.orm.em.fork(), { first: 100 })).totalCount).toBe(countBefore);
   });
 
   it('refuses a truncated backup file', async () => {

@@ -290,7 +290,7 @@ export type AlertsQueryVariables = Exact<{
 }>;
 
 
-export type AlertsQuery = { alerts: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, level: AlertLevel, title: string, status: AlertStatus, source: string, count: number } }> } };
+export type AlertsQuery = { alerts: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, level: AlertLevel, title: string, status: AlertStatus, source: string, count: number } }> } | null };
 
 export type AlertByIdQueryVariables = Exact<{
   id: string | number;
@@ -319,12 +319,12 @@ export type AuditLogsQueryVariables = Exact<{
 }>;
 
 
-export type AuditLogsQuery = { auditLogs: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, at: string, actorId: string | null, actorEmail: string | null, actorRole: Role | null, action: string, resourceType: string | null, resourceId: string | null, outcome: AuditOutcome, changes: unknown, ip: string | null, userAgent: string | null, requestId: string | null, hash: string, prevHash: string | null } }> } };
+export type AuditLogsQuery = { auditLogs: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, seq: string, at: string, actorId: string | null, actorEmail: string | null, actorRole: Role | null, action: string, resourceType: string | null, resourceId: string | null, outcome: AuditOutcome, changes: unknown, ip: string | null, userAgent: string | null, requestId: string | null, hash: string, prevHash: string | null } }> } | null };
 
 export type VerifyAuditChainQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type VerifyAuditChainQuery = { verifyAuditChain: { ok: boolean, checkedCount: string, firstBrokenSeq: string | null } };
+export type VerifyAuditChainQuery = { verifyAuditChain: { ok: boolean, checkedCount: string, firstBrokenSeq: string | null } | null };
 
 export type ExportAuditLogsMutationVariables = Exact<{
   filter?: AuditLogFilter | null | undefined;
@@ -538,7 +538,7 @@ export type BackupsQueryVariables = Exact<{
 }>;
 
 
-export type BackupsQuery = { backups: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, label: string | null, status: BackupStatus, trigger: BackupTrigger, startedAt: string, finishedAt: string | null, sizeBytes: number | null, sha256: string | null, error: string | null, manifest: unknown, createdBy: { id: string, email: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type BackupsQuery = { backups: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, label: string | null, status: BackupStatus, trigger: BackupTrigger, startedAt: string, finishedAt: string | null, sizeBytes: number | null, sha256: string | null, error: string | null, manifest: unknown, createdBy: { id: string, email: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type BackupByIdQueryVariables = Exact<{
   id: string | number;
@@ -581,7 +581,7 @@ export type BackupProgressSubscriptionVariables = Exact<{
 }>;
 
 
-export type BackupProgressSubscription = { backupProgress: { id: string, phase: string, bytesWritten: number, status: BackupStatus, error: string | null } };
+export type BackupProgressSubscription = { backupProgress: { id: string, backupId: string, phase: string, bytesWritten: number, status: BackupStatus, error: string | null } };
 
 export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -656,7 +656,7 @@ export type UsersQueryVariables = Exact<{
 }>;
 
 
-export type UsersQuery = { users: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, email: string, role: Role, disabled: boolean } }> } };
+export type UsersQuery = { users: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, email: string, role: Role, disabled: boolean } }> } | null };
 
 export type CreateUserMutationVariables = Exact<{
   input: CreateUserInput;
@@ -727,21 +727,21 @@ export type InvestigationsQueryVariables = Exact<{
 }>;
 
 
-export type InvestigationsQuery = { investigations: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, title: string, status: InvestigationStatus, riskLevel: RiskLevel, tags: Array<string>, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type InvestigationsQuery = { investigations: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, title: string, status: InvestigationStatus, riskLevel: RiskLevel, tags: Array<string>, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } | null };
 
 export type InvestigationsDeepQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
 
-export type InvestigationsDeepQuery = { investigations: { totalCount: number, edges: Array<{ node: { id: string, title: string, assignee: { id: string, email: string } | null, createdBy: { id: string, email: string }, findings: { totalCount: number, edges: Array<{ node: { id: string, summary: string } }> }, actions: Array<{ id: string, status: ActionStatus }>, notes: Array<{ id: string, body: string }> } }> } };
+export type InvestigationsDeepQuery = { investigations: { totalCount: number, edges: Array<{ node: { id: string, title: string, assignee: { id: string, email: string } | null, createdBy: { id: string, email: string }, findings: { totalCount: number, edges: Array<{ node: { id: string, summary: string } }> }, actions: Array<{ id: string, status: ActionStatus }>, notes: Array<{ id: string, body: string }> } }> } | null };
 
 export type InvestigationsWithPeopleQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
 
-export type InvestigationsWithPeopleQuery = { investigations: { edges: Array<{ node: { id: string, assignee: { id: string } | null, createdBy: { id: string }, actions: Array<{ id: string, owner: { id: string } | null }>, notes: Array<{ id: string, author: { id: string } | null }> } }> } };
+export type InvestigationsWithPeopleQuery = { investigations: { edges: Array<{ node: { id: string, assignee: { id: string } | null, createdBy: { id: string }, actions: Array<{ id: string, owner: { id: string } | null }>, notes: Array<{ id: string, author: { id: string } | null }> } }> } | null };
 
 export type CreateInvestigationMutationVariables = Exact<{
   input: CreateInvestigationInput;
@@ -816,17 +816,17 @@ export type InvestigationUpdatedSubscription = { investigationUpdated: { id: str
 export type SecurityAuditQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: string, checks: Array<{ name: string, status: string, message: string }> } };
+export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: string, checks: Array<{ name: string, status: string, message: string }> } | null };
 
 export type CacheStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: number, misses: number, hitRatePercent: number, invalidations: number, redisConnected: boolean } };
+export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: number, misses: number, hitRatePercent: number, invalidations: number, redisConnected: boolean } | null };
 
 export type DbStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: number | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } };
+export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: number | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } | null };
 
 export type HealthStatusOnlyQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -924,7 +924,7 @@ export const CreateBackupDocument = {"kind":"Document","definitions":[{"kind":"O
 export const VerifyBackupDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"VerifyBackup"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"verifyBackup"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ok"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"checks"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"ok"}},{"kind":"Field","name":{"kind":"Name","value":"detail"}}]}}]}}]}}]} as unknown as DocumentNode<VerifyBackupMutation, VerifyBackupMutationVariables>;
 export const RestoreBackupDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RestoreBackup"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"confirm"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreBackup"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}},{"kind":"Argument","name":{"kind":"Name","value":"confirm"},"value":{"kind":"Variable","name":{"kind":"Name","value":"confirm"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ok"}},{"kind":"Field","name":{"kind":"Name","value":"rolledBack"}},{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"finishedAt"}},{"kind":"Field","name":{"kind":"Name","value":"backup"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}},{"kind":"Field","name":{"kind":"Name","value":"safetyBackup"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"trigger"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<RestoreBackupMutation, RestoreBackupMutationVariables>;
 export const DeleteBackupDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"DeleteBackup"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteBackup"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}]}}]} as unknown as DocumentNode<DeleteBackupMutation, DeleteBackupMutationVariables>;
-export const BackupProgressDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"BackupProgress"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"backupProgress"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"phase"}},{"kind":"Field","name":{"kind":"Name","value":"bytesWritten"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"error"}}]}}]}}]} as unknown as DocumentNode<BackupProgressSubscription, BackupProgressSubscriptionVariables>;
+export const BackupProgressDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"BackupProgress"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"backupProgress"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"backupId"}},{"kind":"Field","name":{"kind":"Name","value":"phase"}},{"kind":"Field","name":{"kind":"Name","value":"bytesWritten"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"error"}}]}}]}}]} as unknown as DocumentNode<BackupProgressSubscription, BackupProgressSubscriptionVariables>;
 export const HealthDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Health"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"health"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"checkedAt"}},{"kind":"Field","name":{"kind":"Name","value":"components"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"detail"}}]}}]}}]}}]} as unknown as DocumentNode<HealthQuery, HealthQueryVariables>;
 export const HealthChangedDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"HealthChanged"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"healthChanged"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"checkedAt"}},{"kind":"Field","name":{"kind":"Name","value":"components"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]}}]} as unknown as DocumentNode<HealthChangedSubscription, HealthChangedSubscriptionVariables>;
 export const LoginDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Login"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"password"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"otp"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"login"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}},{"kind":"Argument","name":{"kind":"Name","value":"password"},"value":{"kind":"Variable","name":{"kind":"Name","value":"password"}}},{"kind":"Argument","name":{"kind":"Name","value":"otp"},"value":{"kind":"Variable","name":{"kind":"Name","value":"otp"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessToken"}},{"kind":"Field","name":{"kind":"Name","value":"refreshToken"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"disabled"}},{"kind":"Field","name":{"kind":"Name","value":"mfaEnabled"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}}]}}]}}]}}]} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;

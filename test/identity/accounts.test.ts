@@ -134,10 +134,10 @@ describe('accounts', () => {
       );
       expect(code(duplicate)).toBe('CONFLICT');
       const page = await graphql(server.url, UsersDocument, { first: 2 }, { token: admin.token });
-      expect(page.data?.users.edges).toHaveLength(2);
-      expect(page.data?.users.pageInfo.hasNextPage).toBe(true);
-      const rest = await graphql(server.url, UsersDocument, { first: 100, after: page.data!.users.pageInfo.endCursor }, { token: admin.token });
-      expect(rest.data!.users.edges.length + 2).toBe(page.data!.users.totalCount);
+      expect(page.data?.users!.edges).toHaveLength(2);
+      expect(page.data?.users!.pageInfo.hasNextPage).toBe(true);
+      const rest = await graphql(server.url, UsersDocument, { first: 100, after: page.data!.users!.pageInfo.endCursor }, { token: admin.token });
+      expect(rest.data!.users!.edges.length + 2).toBe(page.data!.users!.totalCount);
     });
 
     it('refuses weak passwords and bad emails with BAD_USER_INPUT', async () => {

@@ -49,7 +49,7 @@ describe('the first administrator', () => {
       expect(login.data?.login.user.role).toBe('SUPER_ADMIN');
       const again = await startTestServer({ env: { ...env, VIGIL_ADMIN_EMAIL: 'other@example.org' }, database: server.database });
       await again.close();
-      expect(await server.services.users.list(100, null).then((p) => p.edges.map((e) => e.node.email))).toEqual(['root@example.org']);
+      expect(await server.services.users.list({ first: 100 }).then((p) => p.edges.map((e) => e.node.email))).toEqual(['root@example.org']);
     } finally {
       await server.close();
     }

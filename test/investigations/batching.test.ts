@@ -42,7 +42,7 @@ describe('investigations: batched loading', () => {
     statementsOf(async () => {
       const res = await graphql(server.url, InvestigationsDeepDocument, { first }, { token });
       expect(res.errors).toBeUndefined();
-      const edges = res.data!.investigations.edges;
+      const edges = res.data!.investigations!.edges;
       expect(edges).toHaveLength(first);
       // The page really carries children, so the loaders had work to do.
       expect(edges.every((e) => e.node.createdBy.id && e.node.findings.edges.length === 3 && e.node.findings.totalCount === 4)).toBe(true);
@@ -81,7 +81,7 @@ describe('investigations: batched loading', () => {
           investigations: { edges: { node: { id: string; newest: { totalCount: number; edges: { cursor: string }[] }; more: { pageInfo: { hasNextPage: boolean }; edges: { node: { observedAt: string | null } }[] } } }[] };
         }>(server.url, query, { first }, { token });
         expect(res.errors).toBeUndefined();
-        for (const { node } of res.data!.investigations.edges) {
+        for (const { node } of res.data!.investigations!.edges) {
           expect(node.newest.totalCount).toBe(4);
           expect(node.newest.edges).toHaveLength(1);
           expect(typeof node.newest.edges[0]!.cursor).toBe('string');

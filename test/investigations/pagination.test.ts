@@ -47,7 +47,7 @@ describe('investigations(first, after, filter, orderBy)', () => {
   it('lists newest first by default with totalCount', async () => {
     const res = await list({});
     expect(res.errors).toBeUndefined();
-    const page = res.data!.investigations;
+    const page = res.data!.investigations!;
     expect(page.totalCount).toBe(7);
     expect(page.edges.map((e) => e.node.title)).toEqual(created.map((c) => c.title).reverse());
     expect(page.pageInfo.hasNextPage).toBe(false);
@@ -59,7 +59,7 @@ describe('investigations(first, after, filter, orderBy)', () => {
     let pages = 0;
     do {
       const res = await list({ first: 3, after });
-      const page = res.data!.investigations;
+      const page = res.data!.investigations!;
       expect(page.totalCount).toBe(7);
       seen.push(...page.edges.map((e) => e.node.title));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -71,11 +71,11 @@ describe('investigations(first, after, filter, orderBy)', () => {
 
   it('keeps cursors stable when rows are inserted before them', async () => {
     const first = await list({ first: 2 });
-    const cursor = first.data!.investigations.pageInfo.endCursor;
+    const cursor = first.data!.investigations!.pageInfo.endCursor;
     const inserted = await graphql(server.url, CreateInvestigationDocument, { input: { title: 'Hotel inserted meanwhile' } }, { token: analyst });
     const next = await list({ first: 2, after: cursor });
-    expect(next.data!.investigations.edges.map((e) => e.node.title)).toEqual([created[4]!.title, created[3]!.title]);
-    expect(next.data!.investigations.totalCount).toBe(8);
+    expect(next.data!.investigations!.edges.map((e) => e.node.title)).toEqual([created[4]!.title, created[3]!.title]);
+    expect(next.data!.investigations!.totalCount).toBe(8);
     await server.services.investigations.delete(server.orm.em.fork(), {
       requestId: 't', ip: '127.0.0.1', userAgent: null, operationName: null, actor: null, sessionId: null,
     }, inserted.data!.createInvestigation.id);
@@ -83,9 +83,9 @@ describe('investigations(first, after, filter, orderBy)', () => {
 
   it('answers an empty list with no cursor', async () => {
     const res = await list({ filter: { tag: 'no-such-tag' } });
-    expect(res.data!.investigations).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(res.data!.investigations!).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
     const zero = await list({ first: 0 });
-    expect(zero.data!.investigations).toMatchObject({ totalCount: 7, edges: [], pageInfo: { hasNextPage: true, endCursor: null } });
+    expect(zero.data!.investigations!).toMatchObject({ totalCount: 7, edges: [], pageInfo: { hasNextPage: true, endCursor: null } });
   });
 
   it('refuses first: 101 and a negative first', async () => {
@@ -99,7 +99,7 @@ describe('investigations(first, after, filter, orderBy)', () => {
 
   it('refuses tampered cursors and cursors of another order', async () => {
     const page = await list({ first: 1 });
-    const cursor = page.data!.investigations.pageInfo.endCursor!;
+    const cursor = page.data!.investigations!.pageInfo.endCursor!;
     const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString());
     const forged = [
       'garbage',
@@ -129,7 +129,7 @@ describe('investigations(first, after, filter, orderBy)', () => {
     do {
       const res = await list({ first: 2, after, orderBy: { field, direction } });
       expect(res.errors).toBeUndefined();
-      const page = res.data!.investigations;
+      const page = res.data!.investigations!;
       titles.push(...page.edges.map((e) => e.node.title));
       risks.push(...page.edges.map((e) => e.node.riskLevel));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -147,49 +147,49 @@ describe('investigations(first, after, filter, orderBy)', () => {
 
   it('filters by status, risk level, assignee, tag and creation time', async () => {
     const byRisk = await list({ filter: { riskLevel: ['CRITICAL', 'HIGH'] } });
-    expect(byRisk.data!.investigations.edges.every((e) => ['CRITICAL', 'HIGH'].includes(e.node.riskLevel))).toBe(true);
-    expect(byRisk.data!.investigations.totalCount).toBe(created.filter((c) => ['CRITICAL', 'HIGH'].includes(c.riskLevel)).length);
+    expect(byRisk.data!.investigations!.edges.every((e) => ['CRITICAL', 'HIGH'].includes(e.node.riskLevel))).toBe(true);
+    expect(byRisk.data!.investigations!.totalCount).toBe(created.filter((c) => ['CRITICAL', 'HIGH'].includes(c.riskLevel)).length);
 
     const byAssignee = await list({ filter: { assigneeId } });
-    expect(byAssignee.data!.investigations.edges.map((e) => e.node.title).sort()).toEqual([created[0]!.title, created[1]!.title].sort());
+    expect(byAssignee.data!.investigations!.edges.map((e) => e.node.title).sort()).toEqual([created[0]!.title, created[1]!.title].sort());
 
     const byTag = await list({ filter: { tag: 'odd' } });
-    expect(byTag.data!.investigations.totalCount).toBe(3);
-    expect(byTag.data!.investigations.edges.every((e) => e.node.tags.includes('odd'))).toBe(true);
+    expect(byTag.data!.investigations!.totalCount).toBe(3);
+    expect(byTag.data!.investigations!.edges.every((e) => e.node.tags.includes('odd'))).toBe(true);
 
     const byStatus = await list({ filter: { status: ['OPEN'] } });
-    expect(byStatus.data!.investigations.totalCount).toBe(7);
+    expect(byStatus.data!.investigations!.totalCount).toBe(7);
     const closed = await list({ filter: { status: ['CLOSED', 'ESCALATED'] } });
-    expect(closed.data!.investigations.totalCount).toBe(0);
+    expect(closed.data!.investigations!.totalCount).toBe(0);
 
     const all = await list({ orderBy: { field: 'CREATED_AT', direction: 'ASC' } });
-    const times = all.data!.investigations.edges.map((e) => e.node.createdAt);
+    const times = all.data!.investigations!.edges.map((e) => e.node.createdAt);
     const window = await list({ filter: { createdFrom: times[2], createdTo: times[5] } });
-    expect(window.data!.investigations.edges.map((e) => e.node.title).reverse()).toEqual(created.slice(2, 5).map((c) => c.title));
+    expect(window.data!.investigations!.edges.map((e) => e.node.title).reverse()).toEqual(created.slice(2, 5).map((c) => c.title));
     const future = await list({ filter: { createdFrom: new Date(Date.now() + 3_600_000).toISOString() } });
-    expect(future.data!.investigations.totalCount).toBe(0);
+    expect(future.data!.investigations!.totalCount).toBe(0);
     const inverted = await list({ filter: { createdFrom: times[5], createdTo: times[2] } });
     expect(inverted.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
 
     const combined = await list({ filter: { tag: 'even', riskLevel: ['LOW'] } });
-    expect(combined.data!.investigations.edges.map((e) => e.node.title).sort()).toEqual(
+    expect(combined.data!.investigations!.edges.map((e) => e.node.title).sort()).toEqual(
       created.filter((c, i) => i % 2 === 0 && c.riskLevel === 'LOW').map((c) => c.title).sort(),
     );
   });
 
   it('searches title, description and finding summaries with full-text search', async () => {
     const byTitle = await list({ filter: { search: 'phishing' } });
-    expect(byTitle.data!.investigations.edges.map((e) => e.node.title)).toEqual(['Alpha phishing kit']);
+    expect(byTitle.data!.investigations!.edges.map((e) => e.node.title)).toEqual(['Alpha phishing kit']);
     const byDescription = await list({ filter: { search: 'headless browser' } });
-    expect(byDescription.data!.investigations.edges.map((e) => e.node.title)).toEqual(['Charlie bot signups']);
+    expect(byDescription.data!.investigations!.edges.map((e) => e.node.title)).toEqual(['Charlie bot signups']);
     const byFinding = await list({ filter: { search: 'credentials gist' } });
-    expect(byFinding.data!.investigations.edges.map((e) => e.node.title)).toEqual(['Foxtrot leaked key']);
+    expect(byFinding.data!.investigations!.edges.map((e) => e.node.title)).toEqual(['Foxtrot leaked key']);
     const stemmed = await list({ filter: { search: 'waves' } });
-    expect(stemmed.data!.investigations.edges.map((e) => e.node.title)).toEqual(['Bravo spam wave']);
+    expect(stemmed.data!.investigations!.edges.map((e) => e.node.title)).toEqual(['Bravo spam wave']);
     const operators = await list({ filter: { search: '"spam wave" or "promo abuse" -golf' } });
-    expect(operators.data!.investigations.edges.map((e) => e.node.title)).toEqual(['Bravo spam wave']);
+    expect(operators.data!.investigations!.edges.map((e) => e.node.title)).toEqual(['Bravo spam wave']);
     const nothing = await list({ filter: { search: 'xylophone' } });
-    expect(nothing.data!.investigations.totalCount).toBe(0);
+    expect(nothing.data!.investigations!.totalCount).toBe(0);
     const junk = await list({ filter: { search: "')(&|!:*" } });
     expect(junk.errors).toBeUndefined();
     const tooLong = await list({ filter: { search: 'x'.repeat(201) } });

@@ -43,9 +43,9 @@ describe('vigil seed --demo', () => {
     const { accessToken } = await signIn(server, demoEmail(Role.VIEWER), 'demo-password-123');
     const page = await graphql(server.url, InvestigationsDocument, { first: 100, filter: { search: 'credential' } }, { token: accessToken });
     expect(page.errors).toBeUndefined();
-    expect(page.data!.investigations.totalCount).toBeGreaterThan(0);
+    expect(page.data!.investigations!.totalCount).toBeGreaterThan(0);
     const statuses = await graphql(server.url, InvestigationsDocument, { first: 1, filter: { status: ['CLOSED'] } }, { token: accessToken });
-    expect(statuses.data!.investigations.totalCount).toBeGreaterThan(0);
+    expect(statuses.data!.investigations!.totalCount).toBeGreaterThan(0);
   }, 120_000);
 
   it('runs from the command line, reuses existing demo users and prints what it did', async () => {

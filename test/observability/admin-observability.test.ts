@@ -31,7 +31,7 @@ describe('observability for administrators', () => {
   it('securityAudit scores the running configuration', async () => {
     const res = await graphql(server.url, SecurityAuditDocument, undefined, { token: admin });
     expect(res.errors).toBeUndefined();
-    const audit = res.data!.securityAudit;
+    const audit = res.data!.securityAudit!;
     expect(audit.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['signing-key-length', 'database-tls', 'rate-limit', 'introspection']));
     for (const check of audit.checks) expect(['PASS', 'WARN', 'FAIL']).toContain(check.status);
     const failures = audit.checks.filter((c) => c.status === 'FAIL').length;
@@ -43,7 +43,7 @@ describe('observability for administrators', () => {
   it('dbStats reports connections, sizes, the largest tables, slow statements and the cache hit ratio', async () => {
     const res = await graphql(server.url, DbStatsDocument, undefined, { token: admin });
     expect(res.errors).toBeUndefined();
-    const stats = res.data!.dbStats;
+    const stats = res.data!.dbStats!;
     expect(stats.databaseName).toBe(server.database.name);
     expect(stats.sizeBytes).toBeGreaterThan(0);
     expect(stats.connections.reduce((n, c) => n + c.count, 0)).toBeGreaterThanOrEqual(1);
@@ -65,10 +65,10 @@ describe('observability for administrators', () => {
   });
 
   it('cacheStats counts the hits of repeated dbStats reads', async () => {
-    const before = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats;
+    const before = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!;
     await graphql(server.url, DbStatsDocument, undefined, { token: admin });
     await graphql(server.url, DbStatsDocument, undefined, { token: admin });
-    const after = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats;
+    const after = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!;
     expect(after.enabled).toBe(true);
     expect(after.redisConnected).toBe(true);
     expect(after.hits).toBeGreaterThanOrEqual(before.hits + 1);

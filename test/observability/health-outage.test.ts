@@ -4,6 +4,7 @@ import { HealthStatus } from '../../src/schema/enums';
 import { HEALTH_COMPONENT_CHANGED, type HealthComponentChangedEvent, type HealthReport } from '../../src/services/health/health-check';
 import { createServer, type VigilServer } from '../../src/server';
 import { startPostgres, withClient, type TestPostgres } from '../helpers/postgres';
+import { TEST_QUEUE } from '../helpers/pubsub';
 import { startRedis, type TestRedis } from '../helpers/redis';
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -35,8 +36,7 @@ describe('health when Redis and the database go away', () => {
       }),
       { logger: createLogger('silent') },
     );
-    const subscribeTopic = server.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-    const iterator = subscribeTopic.call(server.pubsub, HEALTH_COMPONENT_CHANGED)[Symbol.asyncIterator]();
+    const iterator = server.pubsub.subscribe(HEALTH_COMPONENT_CHANGED, undefined, TEST_QUEUE);
     const stopLocal = server.services.health.onComponentChange((e) => localEvents.push(e));
     let listening = true;
     stopListening = () => {
@@ -79,7 +79,7 @@ describe('health when Redis and the database go away', () => {
   it('starts UP with every component checked', async () => {
     const report = await until((r) => r.status === HealthStatus.UP);
     expect(report.status).toBe(HealthStatus.UP);
-    expect(report.components.map((c) => c.name).sort()).toEqual(['auditChain', 'backupTool', 'backups', 'database', 'disk', 'eventLoop', 'memory', 'redis']);
+    expect(report.components.map((c) => c.name).sort()).toEqual(['auditChain', 'backupTool', 'backups', 'database', 'disk', 'eventLoop', 'maintenance', 'memory', 'redis']);
     expect(component(report, 'database').detail).toMatch(/round trip [\d.]+ ms; pool \d+ in use, \d+ idle, 0 waiting \(max 10\)/);
     expect(component(report, 'memory').observedUnit).toBe('%');
     expect(component(report, 'disk').detail).toMatch(/data [\d.]+% free/);

@@ -113,7 +113,8 @@ export async function runBackupCreate(options: { label?: string; json?: boolean 
   return withBackups(async ({ backups }) => {
     const { backup, done } = await backups.begin(cliMeta('backup create'), { label: options.label ?? null, trigger: BackupTrigger.MANUAL });
     const progress = progressReporter(io);
-    const events = backups.progress(backup.id);
+    // The reporter reads as fast as events come; a stalled terminal only loses progress lines.
+    const events = backups.progress(backup.id, { maxQueue: 10_000, onOverflow: () => undefined });
     const following = (async () => {
       for await (const event of events) progress.update(event);
     })();
@@ -133,7 +134,7 @@ export async function runBackupCreate(options: { label?: string; json?: boolean 
 export async function runBackupList(options: { first: number; json?: boolean }, io: BackupCommandIo = defaultIo()): Promise<number> {
   return withBackups(async ({ backups }, orm) => {
     await backups.rescan();
-    const page = await backups.list(orm.em.fork(), options.first, null);
+    const page = await backups.list(orm.em.fork(), { first: options.first });
     if (options.json) {
       io.out(JSON.stringify(page.edges.map((e) => e.node), null, 2));
       return BackupExitCode.OK;

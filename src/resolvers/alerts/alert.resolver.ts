@@ -1,12 +1,12 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { AlertSilence } from '../../entities/alert-silence.entity';
 import { Alert, AlertLevel } from '../../entities/alert.entity';
 import { Investigation } from '../../entities/investigation.entity';
 import { User } from '../../entities/user.entity';
 import { BadUserInputError, NotFoundError } from '../../errors';
-import { VigilCloseCode } from '../../infra/websocket';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
+import { subscriberQueue } from '../subscriber-queue';
 import { AlertConnection, AlertFilter, AlertMatcherInput, RaiseAlertInput } from './alert.types';
 
 interface AlertRaisedArgs {
@@ -14,27 +14,18 @@ interface AlertRaisedArgs {
   after?: string | null;
 }
 
-/** Closes the websocket of a subscriber that fell too far behind; it may resume with `after`. */
-function cutSlowSubscriber(ctx: Context): () => void {
-  return () => {
-    ctx.logger.warn({ maxQueue: ctx.config.alerts.wsMaxQueue }, 'subscriber too slow: closing its connection');
-    ctx.closeConnection?.(VigilCloseCode.SubscriberTooSlow, 'subscriber too slow');
-  };
-}
-
 @Resolver(() => Alert)
 export class AlertResolver {
-  @Query(() => AlertConnection, { description: 'Signed in: alerts, newest first' })
+  @Query(() => AlertConnection, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): alerts, newest first' })
   alerts(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter | null,
   ): Promise<Page<Alert>> {
-    return ctx.services.alerts.list(ctx.em, { first, after, filter });
+    return ctx.services.alerts.list(ctx.em, { ...page, filter });
   }
 
-  @Query(() => Alert, { nullable: true, description: 'Signed in' })
+  @Query(() => Alert, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): one alert; null for an unknown id' })
   alert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert | null> {
     return ctx.services.alerts.get(ctx.em, id);
   }
@@ -93,8 +84,7 @@ export class AlertResolver {
       return ctx.services.alerts.feed.raised({
         minLevel: minLevel ?? AlertLevel.INFO,
         afterSeq,
-        maxQueue: ctx.config.alerts.wsMaxQueue,
-        onOverflow: cutSlowSubscriber(ctx),
+        ...subscriberQueue(ctx),
       });
     },
   })
@@ -110,7 +100,7 @@ export class AlertResolver {
     description: 'Signed in: alerts as they change (repeated, acknowledged, resolved, escalated)',
     subscribe: ({ context }) => {
       const ctx = context as Context;
-      return ctx.services.alerts.feed.updated({ maxQueue: ctx.config.alerts.wsMaxQueue, onOverflow: cutSlowSubscriber(ctx) });
+      return ctx.services.alerts.feed.updated(subscriberQueue(ctx));
     },
   })
   alertUpdated(@Root() alert: Alert): Alert {

@@ -1,24 +1,24 @@
-import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import type { AuditLog } from '../../entities/audit-log.entity';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
 import type { AuditChainVerification as Verification, AuditExportResult } from '../../services/audit/audit.service';
 import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter } from './audit.types';
 
 @Resolver()
 export class AuditResolver {
-  @Query(() => AuditLogConnection, { description: 'AUDIT_ACCESS; newest first; `first` 0–100 (default 20)' })
+  @Query(() => AuditLogConnection, { nullable: true, description: 'AUDIT_ACCESS (null with FORBIDDEN otherwise): audit entries, newest first' })
   auditLogs(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
   ): Promise<Page<AuditLog>> {
-    return ctx.services.audit.list(ctx.em, { first, after, filter });
+    return ctx.services.audit.list(ctx.em, { ...page, filter });
   }
 
   @Query(() => AuditChainVerification, {
-    description: 'AUDIT_ACCESS; walks the whole chain from the retention anchor, recomputing every hash',
+    nullable: true,
+    description: 'AUDIT_ACCESS (null with FORBIDDEN otherwise): walks the whole chain from the retention anchor, recomputing every hash',
   })
   verifyAuditChain(@Ctx() ctx: Context): Promise<Verification> {
     return ctx.services.audit.verifyChain();

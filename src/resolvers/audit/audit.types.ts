@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { AuditLog, AuditOutcome } from '../../entities/audit-log.entity';
 import { ConnectionType } from '../../schema/connection';
+import { Node } from '../../schema/node';
 import { BigIntScalar } from '../../schema/scalars';
 
 /** A page of audit entries, newest first. */
@@ -36,8 +37,11 @@ export class AuditLogFilter {
   text?: string | null;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'The outcome of walking the audit chain' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'The outcome of walking the audit chain' })
 export class AuditChainVerification {
+  @Field(() => ID, { description: 'Always `AuditChainVerification`' })
+  id!: string;
+
   @Field({ description: 'True when every entry after the retention anchor verifies' })
   ok!: boolean;
 

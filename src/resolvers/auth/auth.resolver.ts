@@ -5,6 +5,7 @@ import { User } from '../../entities/user.entity';
 import { Permission, permissionsOf } from '../../permissions/roles';
 import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
 import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 @Resolver(() => Session)
 export class AuthResolver {
@@ -30,16 +31,18 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'Anyone: signs in; `otp` is needed when the account has MFA' })
   login(
-    @Arg('email', () => String) email: string,
-    @Arg('password', () => String) password: string,
-    @Arg('otp', () => String, { nullable: true }) otp: string | null | undefined,
+    @Sensitive(Sensitivity.PII, 'email') @Arg('email', () => String) email: string,
+    @Sensitive(Sensitivity.SECRET, 'password') @Arg('password', () => String) password: string,
+    @Sensitive(Sensitivity.SECRET, 'otp')
+    @Arg('otp', () => String, { nullable: true, description: 'A six-digit TOTP code, or one of the recovery codes (each works once)' })
+    otp: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<AuthResult> {
     return ctx.services.auth.login(requestMeta(ctx), email, password, otp);
   }
 
   @Mutation(() => AuthPayload, { description: 'Anyone holding a refresh token: rotates it and issues a new access token' })
-  refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
+  refreshSession(@Sensitive(Sensitivity.SECRET, 'refreshToken') @Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
     return ctx.services.auth.refresh(requestMeta(ctx), refreshToken);
   }
 
@@ -62,7 +65,7 @@ export class AuthResolver {
     description:
       'Signed in: activates TOTP with a code from the enrolled secret. Prefer confirmMfaWithRecoveryCodes, which also returns the recovery codes issued (here they are issued but not shown; regenerateRecoveryCodes shows new ones)',
   })
-  async confirmMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  async confirmMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     await ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
     return true;
   }
@@ -70,14 +73,14 @@ export class AuthResolver {
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in: activates TOTP with a code from the enrolled secret and returns ten single-use recovery codes (shown only here)',
   })
-  confirmMfaWithRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  confirmMfaWithRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
   }
 
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in with MFA: needs a current TOTP code; issues ten new recovery codes, and the old ones stop working',
   })
-  regenerateRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  regenerateRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.regenerateRecoveryCodes(requestMeta(ctx), otp);
   }
 
@@ -90,7 +93,7 @@ export class AuthResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Signed in: turns TOTP off; needs a current code' })
-  disableMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  disableMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.auth.disableMfa(requestMeta(ctx), otp);
   }
 }

@@ -1,24 +1,25 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { Backup } from '../../entities/backup.entity';
 import { BackupVerification } from '../../entities/backup-verification.entity';
 import { User } from '../../entities/user.entity';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
+import { typedId } from '../../schema/node';
 import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
+import { subscriberQueue } from '../subscriber-queue';
 import { BackupConnection, BackupProgress, RestoreResult } from './backup.types';
 
 @Resolver(() => Backup)
 export class BackupResolver {
-  @Query(() => BackupConnection, { description: 'ADMIN_ACCESS: backups, newest first' })
+  @Query(() => BackupConnection, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): backups, newest first' })
   backups(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
   ): Promise<Page<Backup>> {
-    return ctx.services.backups.list(ctx.em, first, after);
+    return ctx.services.backups.list(ctx.em, page);
   }
 
-  @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS: one backup with its manifest and verifications' })
+  @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): one backup with its manifest and verifications; null for an unknown id' })
   backup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Backup | null> {
     return ctx.services.backups.get(ctx.em, id);
   }
@@ -47,7 +48,7 @@ export class BackupResolver {
 
   @Subscription(() => BackupProgress, {
     description: 'ADMIN_ACCESS: the state of a backup now, then each step until it SUCCEEDED or FAILED',
-    subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id)),
+    subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id), subscriberQueue(context as Context)),
   })
   backupProgress(@Root() event: BackupProgressEvent, @Arg('id', () => ID) _id: string): BackupProgressEvent {
     return event;
@@ -61,5 +62,24 @@ export class BackupResolver {
   @FieldResolver(() => [BackupVerification], { description: 'Verifications and restore drills of this backup, newest first' })
   verifications(@Root() backup: Backup, @Ctx() ctx: Context): Promise<BackupVerification[]> {
     return ctx.loaders.backupVerifications.load(backup.id);
+  }
+}
+
+/** The progress of a backup has an id of its own, and leads to the backup. */
+@Resolver(() => BackupProgress)
+export class BackupProgressResolver {
+  @FieldResolver(() => ID, { description: "`BackupProgress:<backup id>`: its own id, so a client cache never mixes it with the Backup's record" })
+  id(@Root() event: BackupProgressEvent): string {
+    return typedId('BackupProgress', event.id);
+  }
+
+  @FieldResolver(() => ID, { description: 'The id of the backup this is the progress of' })
+  backupId(@Root() event: BackupProgressEvent): string {
+    return event.id;
+  }
+
+  @FieldResolver(() => Backup, { nullable: true, description: 'The backup itself as it is now; null once deleted' })
+  backup(@Root() event: BackupProgressEvent, @Ctx() ctx: Context): Promise<Backup | null> {
+    return ctx.services.backups.get(ctx.em, event.id);
   }
 }

@@ -2,13 +2,17 @@ import { Field, Float, ID, ObjectType } from 'type-graphql';
 import { Backup } from '../../entities/backup.entity';
 import { BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
 import { ConnectionType } from '../../schema/connection';
+import { Node } from '../../schema/node';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
 
-@ObjectType({ simpleResolvers: true, description: 'A step of a running backup, pushed by `backupProgress`' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'A step of a running backup, pushed by `backupProgress`' })
 export class BackupProgress {
-  @Field(() => ID)
+  @Field(() => ID, { description: "`BackupProgress:<backup id>`: its own id, so a client cache never mixes it with the Backup's record" })
   id!: string;
+
+  @Field(() => ID, { description: 'The id of the backup this is the progress of' })
+  backupId!: string;
 
   @Field({ description: 'STARTING, SNAPSHOT, DUMPING, FINALIZING, DONE or FAILED' })
   phase!: string;

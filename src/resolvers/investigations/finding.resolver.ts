@@ -1,6 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { Context } from '../../context';
 import { Finding } from '../../entities/finding.entity';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 import { recordPiiRead } from './pii-read';
 
 /**
@@ -9,18 +10,21 @@ import { recordPiiRead } from './pii-read';
  */
 @Resolver(() => Finding)
 export class FindingResolver {
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectEmail(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);
     return finding.subjectEmail ?? null;
   }
 
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectIp(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);
     return finding.subjectIp ?? null;
   }
 
+  @Sensitive(Sensitivity.PII)
   @FieldResolver(() => String, { nullable: true, description: 'Personal data: needs ACCESS_PII' })
   async subjectName(@Root() finding: Finding, @Ctx() ctx: Context): Promise<string | null> {
     await recordPiiRead(ctx, finding.id);

@@ -17,6 +17,7 @@ import {
   OrderDirection,
   RiskLevel,
 } from '../../schema/investigation.enums';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 import {
   MAX_EVIDENCE_BYTES,
   type ActionData,
@@ -136,17 +137,20 @@ export class FindingInput implements FindingData {
   @IsOptional()
   observedAt?: Date | null;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true })
   @IsOptional()
   @MaxLength(320)
   @IsEmail({}, { message: 'subjectEmail must be an email address' })
   subjectEmail?: string | null;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true, description: 'IPv4 or IPv6' })
   @IsOptional()
   @IsIP(undefined, { message: 'subjectIp must be an IPv4 or IPv6 address' })
   subjectIp?: string | null;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true })
   @IsOptional()
   @Length(1, 200)

@@ -1,5 +1,5 @@
 import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { Finding } from '../../entities/finding.entity';
 import { Investigation } from '../../entities/investigation.entity';
@@ -9,9 +9,9 @@ import { User } from '../../entities/user.entity';
 import { NotFoundError } from '../../errors';
 import { createLoaders } from '../../loaders';
 import { can, Permission } from '../../permissions';
-import { pageSize, type Page } from '../../schema/connection';
+import { ConnectionArgs, pageWindow, windowKey, type Page, type PageArgs, type PageWindow } from '../../schema/connection';
 import { selectedFieldNodes, selectedFields } from '../../schema/selection';
-import { findingPageShape, type FindingPageShape, type ListIncludes } from '../../services/investigations/investigation.queries';
+import { findingCursor, findingPageShape, type FindingPageShape, type ListIncludes } from '../../services/investigations/investigation.queries';
 import { ActionStatus, ExportFormat } from '../../schema/investigation.enums';
 import { INVESTIGATION_UPDATED, type InvestigationUpdatedEvent } from '../../services/investigations/investigation.types';
 import {
@@ -23,6 +23,7 @@ import {
   UpdateInvestigationInput,
 } from './investigation.inputs';
 import { FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
+import { subscriberQueue } from '../subscriber-queue';
 import { resetPiiReads } from './pii-read';
 
 const findingShapes = new WeakMap<object, FindingPageShape>();
@@ -54,41 +55,42 @@ function listIncludes(info: GraphQLResolveInfo): ListIncludes {
   if (!node.has('findings')) return include;
   const fieldNodes = selectedFieldNodes(info, 'findings', 'edges', 'node');
   const field = (info.schema.getType(INVESTIGATION_TYPE) as GraphQLObjectType).getFields().findings!;
-  let page: { first: number; after: string | null } | undefined;
+  let window: PageWindow | undefined;
   try {
     for (const fieldNode of fieldNodes) {
-      const args = getArgumentValues(field, fieldNode, info.variableValues) as { first?: number | null; after?: string | null };
-      const these = { first: pageSize(args.first), after: args.after ?? null };
-      if (page && (page.first !== these.first || page.after !== these.after)) return include;
-      page = these;
+      const these = pageWindow(getArgumentValues(field, fieldNode, info.variableValues) as PageArgs);
+      // A cursor is checked here too: a bad one is left to the field's resolver to report.
+      findingCursor(these);
+      if (window && windowKey(window) !== windowKey(these)) return include;
+      window = these;
     }
   } catch {
     return include;
   }
-  if (page) include.findings = { ...page, shape: findingShapeOf({ fieldNodes, fragments: info.fragments }) };
+  if (window) include.findings = { window, shape: findingShapeOf({ fieldNodes, fragments: info.fragments }) };
   return include;
 }
 
 @Resolver(() => Investigation)
 export class InvestigationResolver {
-  @Query(() => Investigation, { nullable: true, description: 'READ_INVESTIGATIONS; null for an unknown id' })
+  @Query(() => Investigation, { nullable: true, description: 'READ_INVESTIGATIONS (null with FORBIDDEN otherwise): one investigation; null for an unknown id' })
   investigation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Investigation | null> {
     return ctx.services.investigations.get(ctx.em, id);
   }
 
   @Query(() => InvestigationConnection, {
-    description: 'READ_INVESTIGATIONS; newest first unless `orderBy` says otherwise; `first` 0–100 (default 20)',
+    nullable: true,
+    description: 'READ_INVESTIGATIONS (null with FORBIDDEN otherwise): investigations, newest first unless `orderBy` says otherwise',
   })
   async investigations(
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => InvestigationFilter, { nullable: true }) filter?: InvestigationFilter,
     @Arg('orderBy', () => InvestigationOrder, { nullable: true }) orderBy?: InvestigationOrder,
   ): Promise<Page<Investigation>> {
     const include = listIncludes(info);
-    const result = await ctx.services.investigations.list(ctx.em, { first, after, filter, orderBy }, include);
+    const result = await ctx.services.investigations.list(ctx.em, { ...page, filter, orderBy }, include);
     // What was read along with the page is handed to the loaders the nested fields use, so they
     // answer from it instead of asking the database again.
     const { loaders } = ctx;
@@ -96,7 +98,7 @@ export class InvestigationResolver {
     for (const [id, actions] of result.actions) loaders.investigationActions.prime(id, actions);
     const findings = include.findings;
     if (findings && result.findings.size) {
-      const loader = loaders.investigationFindings(findings.first, findings.after, findings.shape);
+      const loader = loaders.investigationFindings(findings.window, findings.shape);
       for (const [id, page] of result.findings) loader.prime(id, page);
     }
     return result.page;
@@ -172,7 +174,7 @@ export class InvestigationResolver {
       const ctx = context as Context;
       const id = String(args.id);
       if (!(await ctx.services.investigations.get(ctx.em.fork(), id))) throw new NotFoundError('Investigation', id);
-      return ctx.pubsub.subscribe(INVESTIGATION_UPDATED, id);
+      return ctx.pubsub.subscribe<InvestigationUpdatedEvent>(INVESTIGATION_UPDATED, id, subscriberQueue(ctx));
     },
   })
   async investigationUpdated(
@@ -209,15 +211,16 @@ export class InvestigationResolver {
     return user instanceof Promise ? user.then(known) : known(user);
   }
 
-  @FieldResolver(() => FindingConnection, { description: 'Newest first; `first` 0–100 (default 20)' })
+  @FieldResolver(() => FindingConnection, { description: 'Its findings, newest first' })
   findings(
     @Root() investigation: Investigation,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
   ): Page<Finding> | Promise<Page<Finding>> {
-    return ctx.loaders.investigationFindings(pageSize(first), after ?? null, findingShapeOf(info)).get(investigation.id);
+    const window = pageWindow(page);
+    findingCursor(window);
+    return ctx.loaders.investigationFindings(window, findingShapeOf(info)).get(investigation.id);
   }
 
   @FieldResolver(() => [RecommendedAction], { description: 'Oldest first; at most 100 per investigation' })

@@ -7,17 +7,17 @@ import { CacheStats, DatabaseStats, SecurityAudit } from './observability.types'
 
 @Resolver()
 export class ObservabilityResolver {
-  @Query(() => SecurityAudit, { description: 'ADMIN_ACCESS: the security audit of the running configuration' })
+  @Query(() => SecurityAudit, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): the security audit of the running configuration' })
   securityAudit(@Ctx() ctx: Context): SecurityAuditReport {
     return ctx.services.securityAudit.run();
   }
 
-  @Query(() => CacheStats, { description: "ADMIN_ACCESS: this instance's cache counters" })
+  @Query(() => CacheStats, { nullable: true, description: "ADMIN_ACCESS (null with FORBIDDEN otherwise): this instance's cache counters" })
   cacheStats(@Ctx() ctx: Context): CacheStatsReport {
     return ctx.services.cache.stats();
   }
 
-  @Query(() => DatabaseStats, { description: 'ADMIN_ACCESS: connections, sizes, slow statements and cache hit ratio' })
+  @Query(() => DatabaseStats, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): connections, sizes, slow statements and cache hit ratio' })
   dbStats(@Ctx() ctx: Context): Promise<DatabaseStatsReport> {
     return ctx.services.dbStats.stats();
   }

@@ -1,4 +1,5 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../schema/node';
 
 @ObjectType({ simpleResolvers: true, description: 'One configuration check of the security audit' })
 export class SecurityCheck {
@@ -12,8 +13,11 @@ export class SecurityCheck {
   message!: string;
 }
 
-@ObjectType({ simpleResolvers: true, description: 'How safe the running configuration is' })
+@ObjectType({ simpleResolvers: true, implements: Node, description: 'How safe the running configuration is' })
 export class SecurityAudit {
+  @Field(() => ID, { description: 'Always `SecurityAudit`' })
+  id!: string;
+
   @Field(() => Float, { description: '(failures*10 + warnings*5) / total_checks * 10' })
   riskScore!: number;
 
@@ -24,8 +28,11 @@ export class SecurityAudit {
   checks!: SecurityCheck[];
 }
 
-@ObjectType({ simpleResolvers: true, description: "Counters of this instance's response/entity cache since it started" })
+@ObjectType({ simpleResolvers: true, implements: Node, description: "Counters of this instance's response/entity cache since it started" })
 export class CacheStats {
+  @Field(() => ID, { description: 'Always `CacheStats`' })
+  id!: string;
+
   @Field()
   enabled!: boolean;
 
@@ -99,8 +106,11 @@ export class DatabasePool {
   max!: number;
 }
 
-@ObjectType({ simpleResolvers: true, description: "PostgreSQL's view of the gateway's database" })
+@ObjectType({ simpleResolvers: true, implements: Node, description: "PostgreSQL's view of the gateway's database" })
 export class DatabaseStats {
+  @Field(() => ID, { description: 'Always `DatabaseStats`' })
+  id!: string;
+
   @Field()
   databaseName!: string;
 

@@ -1,23 +1,14 @@
-import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { User } from '../../entities/user.entity';
-import type { Page } from '../../schema/connection';
+import { ConnectionArgs, type Page } from '../../schema/connection';
 import { CreateUserInput, UpdateUserInput, UserConnection } from './user.types';
-
-@ArgsType()
-class UsersArgs {
-  @Field(() => Int, { nullable: true })
-  first?: number | null;
-
-  @Field(() => String, { nullable: true })
-  after?: string | null;
-}
 
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => UserConnection, { description: 'ADMIN_ACCESS: every account, newest first' })
-  users(@Args(() => UsersArgs) { first, after }: UsersArgs, @Ctx() ctx: Context): Promise<Page<User>> {
-    return ctx.services.users.list(first, after);
+  @Query(() => UserConnection, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): every account, newest first' })
+  users(@Args(() => ConnectionArgs) page: ConnectionArgs, @Ctx() ctx: Context): Promise<Page<User>> {
+    return ctx.services.users.list(page);
   }
 
   @Mutation(() => User, { description: 'ADMIN_ACCESS: creates an account with a role no higher than your own' })

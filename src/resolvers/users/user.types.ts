@@ -3,12 +3,14 @@ import { Field, InputType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 import { Role } from '../../permissions/roles';
 import { ConnectionType } from '../../schema/connection';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 /** A page of users. */
 export const UserConnection = ConnectionType(User, 'User');
 
 @InputType({ description: 'A new account; its role may not be above your own' })
 export class CreateUserInput {
+  @Sensitive(Sensitivity.PII)
   @Field()
   @IsEmail()
   @MaxLength(320)
@@ -21,6 +23,7 @@ export class CreateUserInput {
   @Field(() => Role)
   role!: Role;
 
+  @Sensitive(Sensitivity.SECRET)
   @Field({ description: 'At least 12 characters' })
   @Length(12, 256)
   password!: string;

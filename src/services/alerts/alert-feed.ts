@@ -1,9 +1,9 @@
 import { Alert, levelAtLeast, levelsAtLeast, type AlertLevel } from '../../entities/alert.entity';
 import type { MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
-import type { VigilPubSub } from '../../infra/pubsub';
+import { BoundedQueue, type QueueLimit } from '../../infra/bounded-queue';
+import type { PubSubResume, VigilPubSub } from '../../infra/pubsub';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
-import { BoundedQueue } from './bounded-queue';
 
 export interface AlertFeedOptions {
   orm: MikroORM;
@@ -17,29 +17,21 @@ export interface AlertFeedOptions {
   pollIntervalMs?: number;
 }
 
-/** How a subscription wants its alerts. */
-export interface AlertStreamOptions {
+/** How a subscription wants its alerts; the queue limit says how far its consumer may fall behind. */
+export interface AlertStreamOptions extends QueueLimit {
   /** Only alerts at or above this level. */
   minLevel: AlertLevel;
   /** Replay every alert raised after the one with this seq before going live. */
   afterSeq?: number;
-  /** Alerts that may wait for a slow consumer before `onOverflow`. */
-  maxQueue: number;
-  /** Called once when the consumer falls more than `maxQueue` behind; the stream then ends. */
-  onOverflow: () => void;
 }
 
 type Listener = (alert: Alert) => void;
 
-/** Subscribes to a topic without an id (the pubsub's tuple typing cannot express "any topic"). */
-export function subscribeTopic(pubsub: VigilPubSub, topic: string): AsyncIterable<unknown> {
-  return (pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>).call(pubsub, topic);
-}
-
-/** Publishes a plain-JSON payload on a topic. */
-export function publishTopic(pubsub: VigilPubSub, topic: string, payload: unknown): void {
-  (pubsub.publish as unknown as (topic: string, payload: unknown) => void).call(pubsub, topic, payload);
-}
+/**
+ * Changes made while pub/sub was down are found again by their own timestamps; the margin covers
+ * clock skew between instances and a change committed just before the loss was noticed.
+ */
+const UPDATE_CATCH_UP_MARGIN_MS = 30_000;
 
 const REPLAY_BATCH = 200;
 
@@ -55,7 +47,7 @@ export class AlertFeed {
   private chain: Promise<void> = Promise.resolve();
   private readonly raisedListeners = new Set<Listener>();
   private readonly updatedListeners = new Set<Listener>();
-  private readonly streams: AsyncIterator<unknown>[] = [];
+  private readonly unlisten: (() => void)[] = [];
   private poll?: NodeJS.Timeout;
   private stopped = false;
   private positioned = false;
@@ -83,9 +75,10 @@ export class AlertFeed {
     // Events wait for the position; listening starts before it is read, so nothing committed in
     // between is missed.
     this.chain = position.catch(() => undefined);
-    if (!this.streams.length) {
+    if (!this.unlisten.length) {
       this.listen(AlertTopic.RAISED, (payload) => this.enqueue(() => this.catchUp(payload.seq)));
       this.listen(AlertTopic.UPDATED, (payload) => this.enqueue(() => this.dispatchUpdated(payload.id)));
+      this.unlisten.push(this.options.pubsub.onResume((resume) => this.onResume(resume)));
     }
     await position;
     const interval = this.options.pollIntervalMs ?? 5000;
@@ -98,18 +91,33 @@ export class AlertFeed {
   }
 
   private listen(topic: string, handle: (payload: AlertEventPayload) => void): void {
-    const iterator = subscribeTopic(this.options.pubsub, topic)[Symbol.asyncIterator]();
-    this.streams.push(iterator);
-    void (async () => {
-      for (;;) {
-        const result = await iterator.next();
-        if (result.done || this.stopped) return;
-        const payload = result.value as Partial<AlertEventPayload> | null;
-        if (payload && typeof payload.id === 'string' && Number.isFinite(Number(payload.seq))) {
-          handle({ id: payload.id, seq: Number(payload.seq) });
-        }
+    const unlisten = this.options.pubsub.listen<Partial<AlertEventPayload> | null>(topic, (payload) => {
+      if (this.stopped) return;
+      if (payload && typeof payload.id === 'string' && Number.isFinite(Number(payload.seq))) {
+        handle({ id: payload.id, seq: Number(payload.seq) });
       }
-    })().catch((err) => this.options.logger.error({ err, topic }, 'alert feed listener failed'));
+    });
+    this.unlisten.push(unlisten);
+  }
+
+  /**
+   * Pub/sub came back after an outage: alerts raised meanwhile are pulled by seq, and alerts
+   * changed meanwhile (acknowledged, resolved, escalated, repeated on another instance) are found
+   * by their timestamps and dispatched to `updated` subscribers.
+   */
+  private onResume(resume: PubSubResume): void {
+    if (this.stopped) return;
+    this.enqueue(() => this.catchUp());
+    if (!this.updatedListeners.size) return;
+    const since = new Date(resume.lostAt.getTime() - UPDATE_CATCH_UP_MARGIN_MS);
+    this.enqueue(async () => {
+      const changed = await this.options.orm.em.fork().find(
+        Alert,
+        { $or: [{ lastSeenAt: { $gte: since } }, { acknowledgedAt: { $gte: since } }, { resolvedAt: { $gte: since } }, { escalatedAt: { $gte: since } }] },
+        { orderBy: { seq: 'asc' }, limit: 1000 },
+      );
+      for (const alert of changed) for (const listener of this.updatedListeners) listener(alert);
+    });
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -149,7 +157,7 @@ export class AlertFeed {
    */
   raised(options: AlertStreamOptions): AsyncIterableIterator<Alert> {
     const { minLevel, afterSeq } = options;
-    const queue = new BoundedQueue<Alert>(options.maxQueue, options.onOverflow);
+    const queue = new BoundedQueue<Alert>(options);
     const listener: Listener = (alert) => {
       if (levelAtLeast(alert.level, minLevel)) queue.push(alert);
     };
@@ -189,8 +197,8 @@ export class AlertFeed {
   }
 
   /** Every change to an alert (repeat, acknowledgement, resolution, escalation), as it happens. */
-  updated(options: Pick<AlertStreamOptions, 'maxQueue' | 'onOverflow'>): AsyncIterableIterator<Alert> {
-    const queue = new BoundedQueue<Alert>(options.maxQueue, options.onOverflow);
+  updated(limit: QueueLimit): AsyncIterableIterator<Alert> {
+    const queue = new BoundedQueue<Alert>(limit);
     const listener: Listener = (alert) => queue.push(alert);
     const stream = async function* (this: AlertFeed): AsyncGenerator<Alert> {
       await this.start();
@@ -213,7 +221,7 @@ export class AlertFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poll);
-    await Promise.all(this.streams.map((s) => s.return?.()));
+    for (const unlisten of this.unlisten.splice(0)) unlisten();
     await this.chain;
   }
 }

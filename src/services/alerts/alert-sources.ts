@@ -4,7 +4,6 @@ import { AlertLevel } from '../../entities/alert.entity';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import type { Redis } from '../../infra/redis';
-import { subscribeTopic } from './alert-feed';
 import type { AlertService, RaiseAlertData } from './alert.service';
 import { SourceTopic } from './alert-topics';
 import type { HealthComponentChangedEvent } from '../health/health-check';
@@ -46,7 +45,7 @@ const CLAIM_SECONDS = 5;
  * seen by several instances into one alert.
  */
 export class AlertSources {
-  private readonly streams: AsyncIterator<unknown>[] = [];
+  private readonly unlisten: (() => void)[] = [];
   private readonly localDenials = new Map<string, { count: number; resetAt: number }>();
   private readonly pending = new Set<Promise<void>>();
   private stopHealth?: () => void;
@@ -54,7 +53,7 @@ export class AlertSources {
   constructor(private readonly options: AlertSourcesOptions) {}
 
   start(): void {
-    if (this.streams.length) return;
+    if (this.unlisten.length) return;
     if (this.options.health) {
       this.stopHealth = this.options.health.onComponentChange((event) => this.track(this.onHealth({ ...event })));
     } else {
@@ -107,8 +106,7 @@ export class AlertSources {
   async stop(): Promise<void> {
     this.stopHealth?.();
     this.stopHealth = undefined;
-    const streams = this.streams.splice(0);
-    await Promise.all(streams.map((s) => s.return?.()));
+    for (const unlisten of this.unlisten.splice(0)) unlisten();
     await Promise.all([...this.pending]);
   }
 
@@ -118,17 +116,11 @@ export class AlertSources {
   }
 
   private listen(topic: string, handle: (payload: Payload) => Promise<void>): void {
-    const iterator = subscribeTopic(this.options.pubsub, topic)[Symbol.asyncIterator]();
-    this.streams.push(iterator);
-    void (async () => {
-      for (;;) {
-        const result = await iterator.next();
-        if (result.done) return;
-        const payload = result.value;
-        if (!payload || typeof payload !== 'object') continue;
-        this.track(this.claim(topic, payload as Payload).then((mine) => (mine ? handle(payload as Payload) : undefined)));
-      }
-    })();
+    const unlisten = this.options.pubsub.listen(topic, (payload) => {
+      if (!payload || typeof payload !== 'object') return;
+      this.track(this.claim(topic, payload as Payload).then((mine) => (mine ? handle(payload as Payload) : undefined)));
+    });
+    this.unlisten.push(unlisten);
   }
 
   private track(work: Promise<void>): void {

@@ -2,7 +2,7 @@ import { Alert } from '../../entities/alert.entity';
 import { BadUserInputError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import { detachedShells, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
-import { decodeCursor, pageLimit, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageLimit, toPage, type Page, type PageWindow } from '../../schema/connection';
 import type { AlertListFilter } from './alert.service';
 import { isUuid } from '../../infra/ids';
 
@@ -37,7 +37,7 @@ const alertShell = detachedShells(Alert, ALERT_FIELDS.map((f) => f.name));
  * A page of alerts, newest first (keyset on first seen time and id), with the total count, in one
  * statement; rows are read-only detached alerts (see read-model.ts).
  */
-export async function listAlerts(em: EntityManager, first: number, after: string | null | undefined, filter: AlertListFilter): Promise<Page<Alert>> {
+export async function listAlerts(em: EntityManager, window: PageWindow, filter: AlertListFilter): Promise<Page<Alert>> {
   const c = new SqlConditions();
   if (filter.level) c.add(`a.level = ${c.param(filter.level)}`);
   if (filter.status) c.add(`a.status = ${c.param(filter.status)}`);
@@ -45,16 +45,19 @@ export async function listAlerts(em: EntityManager, first: number, after: string
   if (filter.from) c.add(`a.first_seen_at >= ${c.param(filter.from)}::timestamptz`);
   if (filter.to) c.add(`a.first_seen_at < ${c.param(filter.to)}::timestamptz`);
   const count = `select count(*)::int from alert a ${c.where}`;
+  const { order, op } = keysetSql('desc', window);
+  const after = window.cursor;
   if (after) {
-    const [at, id] = decodeCursor(after, 2);
+    const argument = cursorArgument(window);
+    const [at, id] = decodeCursor(after, 2, argument);
     const time = new Date(String(at));
     if (typeof at !== 'string' || !isUuid(id) || Number.isNaN(time.getTime())) {
-      throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+      throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
     }
-    c.add(`(a.first_seen_at, a.id) < (${c.param(time)}::timestamptz, ${c.param(id)}::uuid)`);
+    c.add(`(a.first_seen_at, a.id) ${op} (${c.param(time)}::timestamptz, ${c.param(id)}::uuid)`);
   }
   const text = `select to_json(${positionalRow(ALERT_FIELDS)}) as item, (${count}) as total
-    from alert a ${c.where} order by a.first_seen_at desc, a.id desc limit ${pageLimit(first)}`;
+    from alert a ${c.where} order by a.first_seen_at ${order}, a.id ${order} limit ${pageLimit(window.size)}`;
   const rows = await readRows<{ item: (string | null)[]; total: number }>(em, readStatement(text), c.values);
   // No row: nothing matches at all, unless the cursor is past the last one; only then count apart
   // (with the filter's parameters, which come before the cursor's).
@@ -64,5 +67,5 @@ export async function listAlerts(em: EntityManager, first: number, after: string
       ? (await readRows<{ n: number }>(em, readStatement(`select (${count}) as n`), c.values.slice(0, -2)))[0]!.n
       : 0;
   const alerts = rows.map((row) => readPositional(ALERT_FIELDS, row.item, alertShell()));
-  return toPage(alerts, first, (a) => [a.firstSeenAt.toISOString(), a.id], totalCount);
+  return toPage(alerts, window, (a) => [a.firstSeenAt.toISOString(), a.id], totalCount);
 }

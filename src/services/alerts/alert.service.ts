@@ -7,11 +7,11 @@ import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { pageSize, type Page } from '../../schema/connection';
+import { pageWindow, type Page, type PageArgs } from '../../schema/connection';
 import type { AuditEntryInput } from '../audit/audit.service';
 import type { AlertDeliverer } from './alert-deliverer';
 import { listAlerts } from './alert.queries';
-import { publishTopic, type AlertFeed } from './alert-feed';
+import type { AlertFeed } from './alert-feed';
 import { AlertTopic, type AlertEventPayload } from './alert-topics';
 import { isUuid } from '../../infra/ids';
 import { ALERT_RAISE_LOCK, NEXT_ALERT_SEQ_SQL } from './alert-sequence';
@@ -220,11 +220,11 @@ export class AlertService {
   }
 
   /** A page of alerts, newest first (first seen, then id), with the filter applied. */
-  async list(em: EntityManager, args: { first?: number | null; after?: string | null; filter?: AlertListFilter | null }): Promise<Page<Alert>> {
-    const first = pageSize(args.first);
+  async list(em: EntityManager, args: PageArgs & { filter?: AlertListFilter | null }): Promise<Page<Alert>> {
+    const window = pageWindow(args);
     const filter = args.filter ?? {};
     if (filter.from && filter.to && filter.from > filter.to) throw new BadUserInputError('from must not be after to', 'filter.from');
-    return listAlerts(em, first, args.after, filter);
+    return listAlerts(em, window, filter);
   }
 
   /** ACTIVE → ACKNOWLEDGED by the actor; stops escalation. */
@@ -372,7 +372,7 @@ export class AlertService {
   private publish(topic: string, alert: Alert): void {
     const payload: AlertEventPayload = { id: alert.id, seq: alert.seq };
     try {
-      publishTopic(this.deps.pubsub, topic, payload);
+      this.deps.pubsub.publish(topic, payload);
     } catch (err) {
       // The alert is committed; subscribers still get it from the database (gap fill, `after`).
       this.deps.logger.warn({ err, topic, alertId: alert.id }, 'could not publish an alert event');

@@ -7,7 +7,7 @@ import { BadUserInputError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import { CHAIN_TIME_SQL, chainTime, entryHash, normalizeChanges, storableString, type JsonValue } from './audit-canonical';
 import { isUuid } from '../../infra/ids';
 
@@ -201,7 +201,7 @@ export class AuditService {
   private verifying: Promise<AuditChainVerification> | null = null;
   private jobs: Cron[] = [];
   private refreshedAt = 0;
-  private verifiedEvents: (AsyncIterator<unknown> & { return?: () => Promise<unknown> }) | null = null;
+  private verifiedEvents: (() => void) | null = null;
 
   constructor(private readonly deps: AuditServiceDeps) {}
 
@@ -489,29 +489,24 @@ export class AuditService {
     if (this.deps.retentionSchedule) this.jobs.push(job(this.deps.retentionSchedule, 'retention', () => this.applyRetention()));
     if (this.deps.verifySchedule) this.jobs.push(job(this.deps.verifySchedule, 'verification', () => this.runScheduledVerification()));
 
-    // The pub/sub's type only knows topics with an id argument; this one has none.
-    const subscribe = this.deps.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<unknown>;
-    const events = subscribe.call(this.deps.pubsub, AUDIT_CHAIN_VERIFIED)[Symbol.asyncIterator]();
-    this.verifiedEvents = events;
-    void (async () => {
-      for (let next = await events.next(); !next.done; next = await events.next()) {
-        const payload = next.value;
-        const p = payload as { ok: boolean; checkedCount: number; firstBrokenSeq: string | null; at: string };
+    this.verifiedEvents = this.deps.pubsub.listen<{ ok: boolean; checkedCount: number; firstBrokenSeq: string | null; at: string }>(
+      AUDIT_CHAIN_VERIFIED,
+      (p) => {
         const at = new Date(p.at);
+        if (Number.isNaN(at.getTime())) return;
         if (!this.last || at > this.last.at) {
           this.last = { ok: p.ok, checkedCount: p.checkedCount, firstBrokenSeq: p.firstBrokenSeq, at };
         }
-      }
-    })().catch((err) => this.deps.logger.warn({ err }, 'audit verification events stopped'));
+      },
+    );
   }
 
   /** Stops the schedules; a run in progress finishes on its own. */
   async stop(): Promise<void> {
     for (const job of this.jobs) job.stop();
     this.jobs = [];
-    const events = this.verifiedEvents;
+    this.verifiedEvents?.();
     this.verifiedEvents = null;
-    await events?.return?.();
   }
 
   /** Runs `fn` while holding a transaction-scoped advisory lock; null when another instance holds it. */
@@ -616,21 +611,23 @@ export class AuditService {
   /** A page of entries, newest first (seq descending), matching a filter. */
   async list(
     em: EntityManager,
-    args: { first?: number | null; after?: string | null; filter?: AuditLogQuery | null },
+    args: PageArgs & { filter?: AuditLogQuery | null },
   ): Promise<Page<AuditLog>> {
-    const first = pageSize(args.first);
+    const window = pageWindow(args);
+    const { order, op } = keysetSql('desc', window);
     const where = this.where(args.filter);
     let page = where;
-    if (args.after) {
-      const [seq] = decodeCursor(args.after, 1);
-      if (typeof seq !== 'string' || !SEQ.test(seq)) throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      page = { $and: [where, { seq: { $lt: seq } }] } as FilterQuery<AuditLog>;
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [seq] = decodeCursor(window.cursor, 1, argument);
+      if (typeof seq !== 'string' || !SEQ.test(seq)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
+      page = { $and: [where, { seq: { [op === '<' ? '$lt' : '$gt']: seq } }] } as FilterQuery<AuditLog>;
     }
     const [rows, totalCount] = await Promise.all([
-      first === 0 ? Promise.resolve([]) : em.find(AuditLog, page, { orderBy: { seq: 'desc' }, limit: first + 1 }),
+      window.size === 0 ? Promise.resolve([]) : em.find(AuditLog, page, { orderBy: { seq: order }, limit: window.size + 1 }),
       em.fork().count(AuditLog, where),
     ]);
-    return toPage(rows, first, (row) => [String(row.seq)], totalCount);
+    return toPage(rows, window, (row) => [String(row.seq)], totalCount);
   }
 
   /**

@@ -17,6 +17,7 @@ import { AttemptScope, AttemptThrottle, type ThrottleSettings } from './attempt-
 import { dummyPasswordHash, verifyPassword } from './passwords';
 import { looksLikeRecoveryCode, recoveryCodes } from './recovery-codes';
 import { SecretBox } from './secret-box';
+import { isDependencyOutage } from '../../infra/outage';
 import { AccessTokens, bearerToken, hashRefreshToken, newRefreshToken } from './tokens';
 
 /** What `login` and `refreshSession` hand back. */
@@ -131,7 +132,10 @@ export class AuthService {
   private readonly sessionCache = new Map<string, { state: SessionStateRow; until: number }>();
 
   constructor(private readonly deps: AuthServiceDeps) {
-    deps.connections.onSessionEvent((event) => this.forgetSessions(event.sessionIds ?? [], event.userIds ?? []));
+    deps.connections.onSessionEvent((event) => {
+      if (event.stale) this.sessionCache.clear();
+      else this.forgetSessions(event.sessionIds ?? [], event.userIds ?? []);
+    });
     this.tokens = new AccessTokens(deps.signingKey, () => this.settings().accessTokenTtlSeconds);
     this.box = new SecretBox(deps.signingKey);
     this.throttle = new AttemptThrottle(() => deps.orm.em.fork(), (scope) => this.throttleSettings(scope));
@@ -170,17 +174,30 @@ export class AuthService {
     const now = Date.now();
     const cached = this.sessionCache.get(claims.sessionId);
     const fresh = cached !== undefined && cached.until > now;
-    const state = fresh ? cached.state : await this.sessionState(claims.sessionId);
-    if (!fresh) this.sessionCache.delete(claims.sessionId);
+    let state: SessionStateRow | undefined;
+    let stale = false;
+    if (fresh) state = cached.state;
+    else {
+      try {
+        state = await this.sessionState(claims.sessionId);
+        this.sessionCache.delete(claims.sessionId);
+      } catch (error) {
+        // While PostgreSQL is away, a session seen before the outage keeps its last known state
+        // (revocations still arrive over pub/sub and drop it); an unknown one cannot be checked.
+        if (!cached || !isDependencyOutage(error)) throw error;
+        state = cached.state;
+        stale = true;
+      }
+    }
     if (!state || state.user_id !== claims.userId) throw new UnauthenticatedError('The session has ended');
     if (state.revoked_at) throw new UnauthenticatedError('The session has ended');
     if (state.disabled) throw new UnauthenticatedError('The account is disabled');
-    if (state.expires_at.getTime() <= now || state.idle) {
+    if (state.expires_at.getTime() <= now || (state.idle && !stale)) {
       this.sessionCache.delete(claims.sessionId);
       await this.revokeSessions([claims.sessionId], 'expired');
       throw new UnauthenticatedError('The session has expired');
     }
-    if (!fresh) {
+    if (!fresh && !stale) {
       // Read from the database just now: mark the session seen and remember it for a moment.
       await this.touch(claims.sessionId);
       if (this.sessionCache.size >= SESSION_CACHE_MAX) this.sessionCache.clear();

@@ -1,3 +1,4 @@
+import type { MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 
@@ -12,28 +13,40 @@ export interface SessionEvent {
   sessionIds?: string[];
   userIds?: string[];
   reason: string;
+  /** Cached session state of every session may be stale (events were lost during a pub/sub outage). */
+  stale?: boolean;
 }
 
 interface Connection {
   sessionId: string;
   userId: string;
+  /** The role the connection was opened with; a different role now closes it after a pub/sub outage. */
+  role?: string;
   close(code: number, reason: string): void;
+}
+
+interface LiveSessionRow {
+  session_id: string;
+  role: string;
 }
 
 /**
  * The signed-in websocket connections of this instance, by session and user. Revocations and role
  * changes published on {@link SESSION_EVENTS_TOPIC} (through Redis when configured) close the
  * matching connections with 4403, so no subscription outlives the session or the role it was
- * opened with; a client reconnects and is checked again.
+ * opened with; a client reconnects and is checked again. Events lost while pub/sub was down are
+ * caught up from PostgreSQL when it comes back: connections whose session ended or whose user was
+ * disabled or changed role meanwhile are closed the same way.
  */
 export class ConnectionRegistry {
   private readonly connections = new Set<Connection>();
-  private listening: AsyncIterator<unknown> | undefined;
+  private unlisten: (() => void)[] = [];
   private readonly listeners = new Set<(event: SessionEvent) => void>();
 
   constructor(
     private readonly pubsub: VigilPubSub,
     private readonly logger: Logger,
+    private readonly orm?: MikroORM,
   ) {}
 
   /** Registers a connection; returns the function that unregisters it. */
@@ -46,7 +59,6 @@ export class ConnectionRegistry {
     return this.connections.size;
   }
 
-  /** Tells every instance (this one included) to close the matching connections. */
   /**
    * Calls `listener` with every session event: at once for events published here, and on arrival
    * for those of other instances (e.g. to drop cached session state). Returns the unsubscribe.
@@ -60,6 +72,7 @@ export class ConnectionRegistry {
     for (const listener of this.listeners) listener(event);
   }
 
+  /** Tells every instance (this one included) to close the matching connections. */
   publish(event: SessionEvent): void {
     this.notify(event);
     (this.pubsub.publish as unknown as (topic: string, payload: SessionEvent) => void).call(this.pubsub, SESSION_EVENTS_TOPIC, event);
@@ -81,29 +94,44 @@ export class ConnectionRegistry {
     return closed;
   }
 
-  /** Starts listening for session events. */
+  /** Starts listening for session events, and catching up on those lost while pub/sub was down. */
   start(): void {
-    if (this.listening) return;
-    const subscribe = this.pubsub.subscribe as unknown as (topic: string) => AsyncIterable<SessionEvent>;
-    const iterator = subscribe.call(this.pubsub, SESSION_EVENTS_TOPIC)[Symbol.asyncIterator]();
-    this.listening = iterator;
-    void (async () => {
-      try {
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) return;
-          this.notify(next.value as SessionEvent);
-          this.closeMatching(next.value as SessionEvent);
-        }
-      } catch (error) {
-        this.logger.error({ err: error }, 'session event listener failed');
-      }
-    })();
+    if (this.unlisten.length) return;
+    this.unlisten.push(
+      this.pubsub.listen<SessionEvent>(SESSION_EVENTS_TOPIC, (event) => {
+        if (!event || typeof event !== 'object') return;
+        this.notify(event);
+        this.closeMatching(event);
+      }),
+      this.pubsub.onResume(() => this.catchUp()),
+    );
+  }
+
+  /** Closes the connections whose session ended, or whose user was disabled or changed role, per PostgreSQL. */
+  async catchUp(): Promise<void> {
+    this.notify({ reason: 'pub/sub resumed', stale: true });
+    if (!this.orm || !this.connections.size) return;
+    const connections = [...this.connections];
+    const rows = await this.orm.em
+      .fork()
+      .getConnection()
+      .execute<LiveSessionRow[]>(
+        `select s.id as session_id, u.role
+           from session s join "user" u on u.id = s.user_id
+          where s.id = any(?::uuid[]) and s.revoked_at is null and s.expires_at > now() and not u.disabled`,
+        [connections.map((c) => c.sessionId)],
+      )
+      .catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not check websocket sessions after a pub/sub outage');
+        return undefined;
+      });
+    if (!rows) return;
+    const live = new Map(rows.map((r) => [r.session_id, r.role]));
+    const ended = connections.filter((c) => !live.has(c.sessionId) || (c.role !== undefined && live.get(c.sessionId) !== c.role));
+    if (ended.length) this.closeMatching({ sessionIds: ended.map((c) => c.sessionId), reason: 'ended while pub/sub was down' });
   }
 
   async stop(): Promise<void> {
-    const iterator = this.listening;
-    this.listening = undefined;
-    await iterator?.return?.();
+    for (const unlisten of this.unlisten.splice(0)) unlisten();
   }
 }

@@ -8,7 +8,7 @@ import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import { isUuid } from '../../infra/ids';
 import { BackupStatus } from '../../schema/backup.enums';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import type { BackupContext } from './backup-context';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { backupFiles, readManifest } from './backup-manifest';
@@ -28,20 +28,23 @@ export class BackupCatalog {
   }
 
   /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  async list(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<Backup>> {
-    const size = pageSize(first);
+  async list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+    const window = pageWindow(args);
+    const { order, op } = keysetSql('desc', window);
     let where = {};
-    if (after) {
-      const [at, id] = decodeCursor(after, 2);
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [at, id] = decodeCursor(window.cursor, 2, argument);
       const time = new Date(String(at));
-      if (Number.isNaN(time.getTime())) throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      where = { $or: [{ startedAt: { $lt: time } }, { startedAt: time, id: { $lt: String(id) } }] };
+      if (Number.isNaN(time.getTime()) || !isUuid(id)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
+      const cmp = op === '<' ? '$lt' : '$gt';
+      where = { $or: [{ startedAt: { [cmp]: time } }, { startedAt: time, id: { [cmp]: String(id) } }] };
     }
     const [rows, totalCount] = await Promise.all([
-      em.find(Backup, where, { orderBy: { startedAt: 'desc', id: 'desc' }, limit: size + 1 }),
+      window.size === 0 ? Promise.resolve([]) : em.find(Backup, where, { orderBy: { startedAt: order, id: order }, limit: window.size + 1 }),
       em.count(Backup),
     ]);
-    return toPage(rows, size, (b) => [b.startedAt.toISOString(), b.id], totalCount);
+    return toPage(rows, window, (b) => [b.startedAt.toISOString(), b.id], totalCount);
   }
 
   async get(em: EntityManager, id: string): Promise<Backup | null> {

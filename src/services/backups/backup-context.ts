@@ -113,15 +113,11 @@ export class BackupContext {
   }
 
   publishProgress(event: BackupProgressEvent): void {
-    void Promise.resolve(this.deps.pubsub.publish(BACKUP_EVENTS.PROGRESS, event.id, event)).catch((err: unknown) =>
-      this.log.warn({ err }, 'could not publish backup progress'),
-    );
+    this.deps.pubsub.publish(BACKUP_EVENTS.PROGRESS, event.id, event);
   }
 
   publish(topic: string, payload: Record<string, unknown>): void {
-    void Promise.resolve(this.deps.pubsub.publish(topic, payload)).catch((err: unknown) =>
-      this.log.warn({ err, topic }, 'could not publish a backup event'),
-    );
+    this.deps.pubsub.publish(topic, payload);
   }
 
   /** Writes an audit entry in a transaction of its own. */

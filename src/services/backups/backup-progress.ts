@@ -1,32 +1,40 @@
 import { Backup } from '../../entities/backup.entity';
 import { NotFoundError } from '../../errors';
-import type { MikroORM } from '../../infra/db';
+import type { EntityManager, MikroORM } from '../../infra/db';
 import { isUuid } from '../../infra/ids';
-import type { VigilPubSub } from '../../infra/pubsub';
+import type { QueueLimit, VigilPubSub } from '../../infra/pubsub';
 import { BackupStatus } from '../../schema/backup.enums';
 import { BACKUP_EVENTS, type BackupProgressEvent } from './backup-events';
 
 const PROGRESS_RECHECK_MS = 2_000;
 
+/** The progress of a backup as its row tells it now (a running one reads as STARTING); null for an unknown id. */
+export async function backupProgressNow(em: EntityManager, id: string): Promise<BackupProgressEvent | null> {
+  if (!isUuid(id)) return null;
+  const backup = await em.findOne(Backup, { id });
+  if (!backup) return null;
+  return {
+    id,
+    phase: backup.status === BackupStatus.RUNNING ? 'STARTING' : backup.status === BackupStatus.SUCCEEDED ? 'DONE' : 'FAILED',
+    bytesWritten: backup.sizeBytes ?? 0,
+    status: backup.status,
+    error: backup.error ?? null,
+  };
+}
+
 /**
  * Progress of one backup: the current state first, then every change until it ends (SUCCEEDED or
- * FAILED), after which the stream completes.
+ * FAILED), after which the stream completes. A consumer more than `limit.maxQueue` events behind
+ * is cut off.
  */
-export async function* backupProgress(orm: MikroORM, pubsub: VigilPubSub, id: string): AsyncGenerator<BackupProgressEvent> {
+export async function* backupProgress(orm: MikroORM, pubsub: VigilPubSub, id: string, limit: QueueLimit): AsyncGenerator<BackupProgressEvent> {
   if (!isUuid(id)) throw new NotFoundError('Backup', id);
-  const events = pubsub.subscribe(BACKUP_EVENTS.PROGRESS, id) as AsyncIterable<BackupProgressEvent>;
-  const iterator = events[Symbol.asyncIterator]();
+  const iterator = pubsub.subscribe<BackupProgressEvent>(BACKUP_EVENTS.PROGRESS, id, limit);
   try {
     const stateOf = async (): Promise<BackupProgressEvent> => {
-      const backup = await orm.em.fork().findOne(Backup, { id });
-      if (!backup) throw new NotFoundError('Backup', id);
-      return {
-        id,
-        phase: backup.status === BackupStatus.RUNNING ? 'STARTING' : backup.status === BackupStatus.SUCCEEDED ? 'DONE' : 'FAILED',
-        bytesWritten: backup.sizeBytes ?? 0,
-        status: backup.status,
-        error: backup.error ?? null,
-      };
+      const state = await backupProgressNow(orm.em.fork(), id);
+      if (!state) throw new NotFoundError('Backup', id);
+      return state;
     };
     const current = await stateOf();
     yield current;

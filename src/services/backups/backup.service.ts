@@ -4,15 +4,16 @@ import type { Backup } from '../../entities/backup.entity';
 import type { BackupVerification } from '../../entities/backup-verification.entity';
 import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
+import type { QueueLimit } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
-import type { Page } from '../../schema/connection';
+import type { Page, PageArgs } from '../../schema/connection';
 import { BackupArchiver } from './backup-archive';
 import { BackupCatalog } from './backup-catalog';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { BackupContext, type BackupServiceDeps } from './backup-context';
 import { BACKUP_EVENTS, message, type BackupProgressEvent } from './backup-events';
 import { OperationLedger } from './backup-operations';
-import { backupProgress } from './backup-progress';
+import { backupProgress, backupProgressNow } from './backup-progress';
 import { BackupReconciler, type Reconciliation } from './backup-reconciler';
 import { asRestoreError, BackupRestorer, type RestoreOutcome, type WriteFence } from './backup-restore';
 import { BackupScheduler } from './backup-scheduler';
@@ -105,8 +106,8 @@ export class BackupService {
   }
 
   /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  list(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<Backup>> {
-    return this.catalog.list(em, first, after);
+  list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+    return this.catalog.list(em, args);
   }
 
   get(em: EntityManager, id: string): Promise<Backup | null> {
@@ -158,9 +159,17 @@ export class BackupService {
     return { backup: started.backup, done };
   }
 
-  /** Progress of one backup: its current state, then every change until it ends. */
-  progress(id: string): AsyncGenerator<BackupProgressEvent> {
-    return backupProgress(this.ctx.deps.orm, this.ctx.deps.pubsub, id);
+  /** The progress of a backup as its row tells it now; null for an unknown id. */
+  progressNow(em: EntityManager, id: string): Promise<BackupProgressEvent | null> {
+    return backupProgressNow(em, id);
+  }
+
+  /**
+   * Progress of one backup: its current state, then every change until it ends; a consumer more
+   * than `limit.maxQueue` events behind is cut off.
+   */
+  progress(id: string, limit: QueueLimit): AsyncGenerator<BackupProgressEvent> {
+    return backupProgress(this.ctx.deps.orm, this.ctx.deps.pubsub, id, limit);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Repeater } from '@graphql-yoga/subscription';
+import { BoundedQueue, type QueueLimit } from '../../infra/bounded-queue';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import { HealthStatus } from '../../schema/enums';
@@ -98,15 +98,43 @@ export class HealthService {
     }
   }
 
-  /** Reports each time the overall status or a component's status changes, starting with the current one. */
-  changes(): AsyncIterable<HealthReport> {
-    return new Repeater<HealthReport>(async (push, stop) => {
-      const listener: Listener = (report) => void push(report);
-      this.listeners.add(listener);
-      void this.check().then(push, () => undefined);
-      await stop;
-      this.listeners.delete(listener);
-    });
+  /**
+   * Reports each time the overall status or a component's status changes, starting with the
+   * current one; a consumer more than `limit.maxQueue` reports behind is cut off.
+   */
+  changes(limit: QueueLimit): AsyncIterableIterator<HealthReport> {
+    const queue = new BoundedQueue<HealthReport>(limit);
+    let changed = false;
+    const listener: Listener = (report) => {
+      changed = true;
+      queue.push(report);
+    };
+    this.listeners.add(listener);
+    queue.whenEnded(() => this.listeners.delete(listener));
+    // The current report goes first, unless a change (newer) already arrived.
+    void this.check().then(
+      (report) => {
+        if (!changed) queue.push(report);
+      },
+      () => undefined,
+    );
+    return queue;
+  }
+
+  /** Runs the checks now and tells `changes()` subscribers if a status changed (the monitor's tick). */
+  async refresh(): Promise<HealthReport> {
+    const report = await this.runChecks();
+    this.cached = { at: Date.now(), report: Promise.resolve(report) };
+    this.publishComponentChanges(report);
+    const signature = [report.status, ...report.components.map((c) => `${c.name}:${c.status}`)].join('|');
+    if (signature !== this.lastSignature) {
+      if (this.lastSignature !== undefined) {
+        this.options.logger.info({ status: report.status, signature }, 'health status changed');
+        for (const listener of [...this.listeners]) listener(report);
+      }
+      this.lastSignature = signature;
+    }
+    return report;
   }
 
   /** Starts the monitor that re-checks on an interval and notifies `changes()` subscribers. */
@@ -114,17 +142,7 @@ export class HealthService {
     if (this.timer || this.options.intervalMs <= 0) return;
     const tick = async () => {
       try {
-        const report = await this.runChecks();
-        this.cached = { at: Date.now(), report: Promise.resolve(report) };
-        this.publishComponentChanges(report);
-        const signature = [report.status, ...report.components.map((c) => `${c.name}:${c.status}`)].join('|');
-        if (signature !== this.lastSignature) {
-          if (this.lastSignature !== undefined) {
-            this.options.logger.info({ status: report.status, signature }, 'health status changed');
-            for (const listener of this.listeners) listener(report);
-          }
-          this.lastSignature = signature;
-        }
+        await this.refresh();
       } catch (error) {
         this.options.logger.error({ err: error }, 'health monitor failed');
       }

@@ -7,7 +7,7 @@ import type { EntityManager } from '../../infra/db';
 import type { User } from '../../entities/user.entity';
 import { detached, detachedShells, pgTime, positionalRow, readPositional, readRows, readStatement, SqlConditions, type RowField } from '../../infra/read-model';
 import { userFromRow, userRow } from '../users/user.queries';
-import { decodeCursor, pageLimit, toPage, type CursorValues, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageLimit, toPage, type CursorValues, type Page, type PageWindow } from '../../schema/connection';
 import { InvestigationOrderField, OrderDirection } from '../../schema/investigation.enums';
 import type { InvestigationListFilter, InvestigationListOrder } from './investigation.types';
 import { MAX_ACTIONS_PER_INVESTIGATION, MAX_NOTES_PER_INVESTIGATION } from './investigation.types';
@@ -163,18 +163,19 @@ export const FULL_FINDING_PAGE: FindingPageShape = findingPageShape({
   node: new Set(ALL_FINDING_FIELDS),
 });
 
-/** A page of findings as loaded: `first` and `after` as the field's arguments, in the given shape. */
+/** A page of findings as loaded: the window the field's arguments ask for, in the given shape. */
 export interface FindingPageRequest {
-  first: number;
-  after: string | null;
+  window: PageWindow;
   shape: FindingPageShape;
 }
 
-function findingCursor(after: string | null): { time: string; id: string } | null {
-  if (!after) return null;
-  const [tag, time, id] = decodeCursor(after, 3);
+/** The cursor of a finding window, checked; null without one. */
+export function findingCursor(window: PageWindow): { time: string; id: string } | null {
+  if (!window.cursor) return null;
+  const argument = cursorArgument(window);
+  const [tag, time, id] = decodeCursor(window.cursor, 3, argument);
   if (tag !== FINDING_TAG || typeof time !== 'string' || !ISO_TIME.test(time) || !isUuid(id)) {
-    throw new BadUserInputError('after is not a cursor this list gave out', 'after');
+    throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
   }
   return { time, id };
 }
@@ -192,15 +193,17 @@ function findingColumns(
   param: (value: unknown) => string,
 ): string {
   const total = `(select count(*)::int from finding f where f.investigation_id = ${parent}) as ${prefix}total`;
-  if (request.first === 0) return `null::json as ${prefix}items, ${total}`;
-  const cursor = findingCursor(request.after);
-  const after = cursor ? `and (f.created_at, f.id) < (${param(cursor.time)}::timestamptz, ${param(cursor.id)}::uuid)` : '';
+  const { window } = request;
+  if (window.size === 0) return `null::json as ${prefix}items, ${total}`;
+  const cursor = findingCursor(window);
+  const { order, op } = keysetSql('desc', window);
+  const after = cursor ? `and (f.created_at, f.id) ${op} (${param(cursor.time)}::timestamptz, ${param(cursor.id)}::uuid)` : '';
   const row = request.shape.cursors
     ? [...request.shape.row, { name: 'cursor', sql: timeText('f.created_at'), kind: 'text' } as const]
     : request.shape.row;
   const items = `to_json(array(select ${positionalRow(row)} from finding f
       where f.investigation_id = ${parent} ${after}
-      order by f.created_at desc, f.id desc limit ${pageLimit(request.first)})) as ${prefix}items`;
+      order by f.created_at ${order}, f.id ${order} limit ${pageLimit(window.size)})) as ${prefix}items`;
   return request.shape.totalCount ? `${items}, ${total}` : items;
 }
 
@@ -213,7 +216,7 @@ const notLoaded = (what: string) => () => {
 
 /** The page of one investigation from the columns {@link findingColumns} made. */
 function findingPage(request: FindingPageRequest, investigationId: string, items: FindingRows | null, total: number | undefined): Page<Finding> {
-  const { first, shape } = request;
+  const { window, shape } = request;
   const cursorKeys = shape.cursors ? new Map<Finding, string>() : null;
   const findings = (items ?? []).map((values) => {
     const finding = shape.shell();
@@ -223,15 +226,15 @@ function findingPage(request: FindingPageRequest, investigationId: string, items
     if (cursorKeys) cursorKeys.set(finding, values[shape.row.length]!);
     return finding;
   });
-  const counted = first === 0 || shape.totalCount;
-  const page = toPage(findings, first, cursorKeys ? (f) => [FINDING_TAG, cursorKeys.get(f)!, f.id] : notLoaded('A finding cursor'), counted ? (total ?? 0) : 0);
+  const counted = window.size === 0 || shape.totalCount;
+  const page = toPage(findings, window, cursorKeys ? (f) => [FINDING_TAG, cursorKeys.get(f)!, f.id] : notLoaded('A finding cursor'), counted ? (total ?? 0) : 0);
   if (!counted) Object.defineProperty(page, 'totalCount', { get: notLoaded('totalCount'), enumerable: true });
   return page;
 }
 
 /**
- * The first `first` findings after `after` of each investigation, in one statement whatever the
- * number of investigations, carrying what the request's shape asks for.
+ * The same window of findings (forward or backward) of each investigation, in one statement
+ * whatever the number of investigations, carrying what the request's shape asks for.
  */
 export async function loadFindingPages(em: EntityManager, investigationIds: readonly string[], request: FindingPageRequest): Promise<Page<Finding>[]> {
   const values: unknown[] = [investigationIds];
@@ -276,8 +279,7 @@ export async function loadActions(em: EntityManager, investigationIds: readonly 
 }
 
 export interface ListQuery {
-  first: number;
-  after: string | null;
+  window: PageWindow;
   filter: InvestigationListFilter;
   orderBy: InvestigationListOrder | null;
 }
@@ -321,12 +323,14 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
   const direction = query.orderBy?.direction ?? OrderDirection.DESC;
   const key = SORT_KEYS[field];
   const tag = `${field}:${direction}`;
+  const { window } = query;
   let afterValues: CursorValues | null = null;
-  if (query.after) {
-    afterValues = decodeCursor(query.after, 3);
+  if (window.cursor) {
+    const argument = cursorArgument(window);
+    afterValues = decodeCursor(window.cursor, 3, argument);
     const [cursorTag, value, id] = afterValues;
     if (cursorTag !== tag || value === undefined || !key.valid(value) || !isUuid(id)) {
-      throw new BadUserInputError('after is not a cursor this list gave out for this order', 'after');
+      throw new BadUserInputError(`${argument} is not a cursor this list gave out for this order`, argument);
     }
   }
   if (query.filter.createdFrom && query.filter.createdTo && query.filter.createdFrom > query.filter.createdTo) {
@@ -336,11 +340,10 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
   const conditions = filterConditions(query.filter);
   const countText = `select count(*)::int as n from investigation i ${conditions.where}`;
   const countValues = [...conditions.values];
+  const { order, op } = keysetSql(direction === OrderDirection.DESC ? 'desc' : 'asc', window);
   if (afterValues) {
-    const op = direction === OrderDirection.DESC ? '<' : '>';
     conditions.add(`(${key.column}, i.id) ${op} (${conditions.param(afterValues[1])}::${key.cast}, ${conditions.param(afterValues[2])}::uuid)`);
   }
-  const order = direction === OrderDirection.DESC ? 'desc' : 'asc';
   const param = (value: unknown) => conditions.param(value);
   // The page first (the total rides along as an uncorrelated subquery, evaluated once, sharing the
   // filter's parameters), then the included JSON for those rows only.
@@ -354,7 +357,7 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
     from (select ${INVESTIGATION_SELECT}, ${key.column} as sort_key, ${key.cursorExpr} as cursor_key, (${countText}) as total_count
             from investigation i ${conditions.where}
            order by ${key.column} ${order}, i.id ${order}
-           limit ${pageLimit(query.first)}) p
+           limit ${pageLimit(window.size)}) p
    order by p.sort_key ${order}, p.id ${order}`;
   const rows = await readRows<ListRow>(em, readStatement(pageText), conditions.values);
   // No row: nothing matches at all, unless the cursor is past the last one; only then count apart.
@@ -376,7 +379,7 @@ export async function listInvestigations(em: EntityManager, query: ListQuery, in
     }
     return entity;
   });
-  result.page = toPage(nodes, query.first, (node) => cursorKeys.get(node)!, totalCount);
+  result.page = toPage(nodes, window, (node) => cursorKeys.get(node)!, totalCount);
   return result;
 }
 

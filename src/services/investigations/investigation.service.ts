@@ -9,7 +9,7 @@ import { BadUserInputError, ConflictError, NotFoundError, UnauthenticatedError }
 import type { EntityManager } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
-import { pageSize } from '../../schema/connection';
+import { pageWindow } from '../../schema/connection';
 import {
   ACTION_TRANSITIONS,
   ActionStatus,
@@ -46,6 +46,8 @@ export interface InvestigationServiceDeps {
 export interface ListInvestigationsArgs {
   first?: number | null;
   after?: string | null;
+  last?: number | null;
+  before?: string | null;
   filter?: InvestigationListFilter | null;
   orderBy?: InvestigationListOrder | null;
 }
@@ -107,8 +109,7 @@ export class InvestigationService {
     return listInvestigations(
       em,
       {
-        first: pageSize(args.first),
-        after: args.after ?? null,
+        window: pageWindow(args),
         filter: args.filter ?? {},
         orderBy: args.orderBy ?? null,
       },

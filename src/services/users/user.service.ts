@@ -5,10 +5,11 @@ import { systemMeta, type RequestMeta } from '../../context';
 import { User } from '../../entities/user.entity';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
+import { isUuid } from '../../infra/ids';
 import type { Logger } from '../../infra/logger';
 import { Role } from '../../permissions/roles';
 import { assertMayAssignRole, assertMayUpdateUser, type UserActor } from '../../permissions/user-policy';
-import { decodeCursor, pageSize, toPage, type Page } from '../../schema/connection';
+import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import type { AuditService } from '../audit/audit.service';
 import { findUserByEmail, normalizeEmail, type AuthService } from '../auth/auth.service';
 import { assertPasswordPolicy, hashPassword } from '../auth/passwords';
@@ -58,22 +59,25 @@ function actorOf(meta: RequestMeta): UserActor | null {
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
-  /** Accounts, newest first. */
-  async list(first: number | null | undefined, after: string | null | undefined): Promise<Page<User>> {
-    const limit = pageSize(first);
+  /** Accounts, newest first, forward or backward (see {@link pageWindow}). */
+  async list(args: PageArgs): Promise<Page<User>> {
+    const window = pageWindow(args);
+    const { order, op } = keysetSql('desc', window);
     const em = this.deps.orm.em.fork();
     const where: Record<string, unknown> = {};
-    if (after) {
-      const [at, id] = decodeCursor(after, 2) as [string, string];
+    if (window.cursor) {
+      const argument = cursorArgument(window);
+      const [at, id] = decodeCursor(window.cursor, 2, argument) as [string, string];
       const date = new Date(at);
-      if (Number.isNaN(date.getTime())) throw new BadUserInputError('after is not a cursor this list gave out', 'after');
-      where.$or = [{ createdAt: { $lt: date } }, { createdAt: date, id: { $lt: id } }];
+      if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
+      const cmp = op === '<' ? '$lt' : '$gt';
+      where.$or = [{ createdAt: { [cmp]: date } }, { createdAt: date, id: { [cmp]: id } }];
     }
     const [rows, total] = await Promise.all([
-      em.find(User, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 }),
+      window.size === 0 ? Promise.resolve([]) : em.find(User, where, { orderBy: { createdAt: order, id: order }, limit: window.size + 1 }),
       em.count(User, {}),
     ]);
-    return toPage(rows, limit, (u) => [u.createdAt.toISOString(), u.id], total);
+    return toPage(rows, window, (u) => [u.createdAt.toISOString(), u.id], total);
   }
 
   /** One account by id; null when there is none. */

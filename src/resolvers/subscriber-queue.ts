@@ -1,0 +1,19 @@
+import type { Context } from '../context';
+import type { QueueLimit } from '../infra/bounded-queue';
+import { VigilCloseCode } from '../infra/websocket';
+
+/**
+ * The queue limit every subscription source gets from its resolver: at most
+ * `VIGIL_WS_MAX_QUEUE` events may wait for the client; one more closes its websocket with 4008
+ * ("subscriber too slow"), after which it may reconnect (and resume alerts with `after`).
+ */
+export function subscriberQueue(ctx: Context): QueueLimit {
+  return {
+    maxQueue: ctx.config.alerts.wsMaxQueue,
+    onOverflow: () => {
+      ctx.logger.warn({ maxQueue: ctx.config.alerts.wsMaxQueue }, 'subscriber too slow: closing its connection');
+      ctx.services.metrics.wsSlowSubscribers.inc();
+      ctx.closeConnection?.(VigilCloseCode.SubscriberTooSlow, 'subscriber too slow');
+    },
+  };
+}

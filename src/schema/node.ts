@@ -1,0 +1,51 @@
+import { Field, ID, InterfaceType, type ClassType } from 'type-graphql';
+import { isUuid } from '../infra/ids';
+
+/**
+ * Relay's `Node`: every object with identity implements it, so a client's normalised cache keys it
+ * by `id` and `node(id:)` fetches it again. Ids are unique across all types:
+ *
+ * - a stored row keeps its UUID (the ids handed out before `Node` existed stay valid); UUIDs are
+ *   random, and `node` finds the table that holds one with one statement over every table's
+ *   primary key (see `resolvers/node`);
+ * - an object that is not a row has a typed id, `<Type>` for a singleton (`Health`,
+ *   `CacheStats` …) or `<Type>:<key>` for one of several (`HealthComponent:database`,
+ *   `BackupProgress:<backup id>`), which never looks like a UUID.
+ *
+ * The GraphQL type of a value is the class it is an instance of, or what {@link markNode} said.
+ */
+@InterfaceType('Node', {
+  description: 'An object with an id unique across all types; `node(id:)` finds it again',
+  // A class instance (entities, also detached ones) is its class's type; type-graphql maps the class.
+  resolveType: (value: object) => nodeTypes.get(value) ?? (value.constructor as ClassType),
+})
+export abstract class Node {
+  @Field(() => ID, { description: 'Unique across all types; a stored object keeps its UUID' })
+  id!: string;
+}
+
+const nodeTypes = new WeakMap<object, string>();
+
+/**
+ * Names the GraphQL type of a value that is not an instance of its type's class (a service's
+ * plain report object), so a `Node` field can resolve it. Returns the value.
+ */
+export function markNode<T extends object>(value: T, typename: string): T {
+  nodeTypes.set(value, typename);
+  return value;
+}
+
+/** The id of a singleton (`Health`) or of one of several objects of a type (`HealthComponent:database`). */
+export function typedId(typename: string, key?: string): string {
+  return key === undefined ? typename : `${typename}:${key}`;
+}
+
+/** What an id names: a row (by UUID, type unknown until looked up) or a typed id's type and key. */
+export type ParsedNodeId = { kind: 'row'; id: string } | { kind: 'typed'; typename: string; key: string | null };
+
+/** Reads an id given to `node`/`nodes`; null when it cannot be an id Vigil hands out. */
+export function parseNodeId(id: string): ParsedNodeId | null {
+  if (isUuid(id)) return { kind: 'row', id: id.toLowerCase() };
+  const match = /^([A-Z][A-Za-z]{0,63})(?::(.{1,200}))?$/s.exec(id);
+  return match ? { kind: 'typed', typename: match[1]!, key: match[2] ?? null } : null;
+}
