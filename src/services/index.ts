@@ -29,6 +29,7 @@ import { ConnectionRegistry } from './auth/connection-registry';
 import { resolveSigningKey } from './auth/signing-key';
 import { UserService } from './users/user.service';
 import { BackupService } from './backups/backup.service';
+import { maintenanceFence } from './backups/maintenance-fence';
 import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
 import { SettingsService } from './settings/settings.service';
@@ -121,7 +122,15 @@ export function createServices(deps: ServiceDeps): Services {
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
   const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
+  const backups = new BackupService({
+    config,
+    orm,
+    pubsub: deps.pubsub,
+    logger: logger.child({ component: 'backups' }),
+    audit,
+    instanceId,
+    fence: maintenanceFence(settings),
+  });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
   const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
