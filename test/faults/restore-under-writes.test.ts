@@ -1,3 +1,4 @@
+import { Role } from '../../src/permissions/roles';
 import { withClient } from '../helpers/postgres';
 import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
@@ -32,8 +33,8 @@ describe('restore while another instance writes', () => {
       redisPrefix: a.config.redisPrefix,
       env: { VIGIL_BACKUP_DIR: a.config.backups.dir, VIGIL_BACKUP_SCHEDULE: 'off', VIGIL_BACKUP_DRILL_SCHEDULE: 'off' },
     });
-    admin = await tokenFor(a, 'SUPER_ADMIN');
-    analyst = await tokenFor(b, 'ANALYST');
+    admin = await tokenFor(a, Role.SUPER_ADMIN);
+    analyst = await tokenFor(b, Role.ANALYST);
   }, 60_000);
   afterAll(async () => {
     await b.close();
