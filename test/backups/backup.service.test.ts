@@ -89,10 +89,15 @@ describe('BackupService', () => {
     expect(result.safetyBackup?.trigger).toBe(BackupTrigger.PRE_RESTORE);
     expect(await tableDigests(url, AFTER_RESTORE)).toEqual(before);
 
-    // The backup's audit entry (+1) and the restore's (+1) follow the restored chain, which verifies.
-    const audit = await withClient(url, (c) => c.query<{ n: string; action: string }>(`select count(*)::text as n, max(action) filter (where seq = (select max(seq) from audit_log)) as action from audit_log`));
-    expect(Number(audit.rows[0]!.n)).toBe(Number(auditBefore.rows[0]!.n) + 2);
-    expect(audit.rows[0]!.action).toBe('BACKUP_RESTORE');
+    // The backup's audit entry (+1, in the archive), then the restore's outcome and the end of its
+    // maintenance window (+2) follow the restored chain, which verifies.
+    const audit = await withClient(url, (c) => c.query<{ n: string }>('select count(*)::text as n from audit_log'));
+    expect(Number(audit.rows[0]!.n)).toBe(Number(auditBefore.rows[0]!.n) + 3);
+    const lastTwo = await withClient(url, (c) => c.query(`select action, outcome from audit_log order by seq desc limit 2`));
+    expect(lastTwo.rows).toEqual([
+      { action: 'MAINTENANCE_EXIT', outcome: 'SUCCESS' },
+      { action: 'BACKUP_RESTORE', outcome: 'SUCCESS' },
+    ]);
     expect(await server.services.audit.verifyChain()).toMatchObject({ ok: true });
 
     await next;
@@ -190,8 +195,11 @@ describe('BackupService', () => {
     expect(await tableDigests(url, AFTER_RESTORE)).toEqual(before);
     const trap = await withClient(url, (c) => c.query(`select 1 from pg_class where relname = 'trap'`));
     expect(trap.rows).toEqual([]);
-    const last = await withClient(url, (c) => c.query(`select action, outcome from audit_log order by seq desc limit 1`));
-    expect(last.rows[0]).toEqual({ action: 'BACKUP_RESTORE', outcome: 'FAILED' });
+    const last = await withClient(url, (c) => c.query(`select action, outcome from audit_log order by seq desc limit 2`));
+    expect(last.rows).toEqual([
+      { action: 'MAINTENANCE_EXIT', outcome: 'SUCCESS' },
+      { action: 'BACKUP_RESTORE', outcome: 'FAILED' },
+    ]);
     expect(await server.services.audit.verifyChain()).toMatchObject({ ok: true });
   });
 
