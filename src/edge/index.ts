@@ -20,7 +20,7 @@ export interface EdgeDeps {
   config: Config;
   schema: GraphQLSchema;
   logger: Logger;
-  services: Pick<Services, 'audit' | 'health'>;
+  services: Pick<Services, 'audit' | 'health'> & Partial<Pick<Services, 'metrics'>>;
   redis?: Redis;
   /** Where the edge reads its limits; default: the configuration, fixed. Live settings swap this getter. */
   settings?: EdgeSettingsSource;
@@ -59,7 +59,8 @@ export function createEdge(deps: EdgeDeps): Edge {
     callTimeoutMs: p.breaker.callTimeoutMs,
     logger,
   });
-  const limiters = createRateLimiters(settings, config.redisPrefix, redis, redisBreaker);
+  const metrics = deps.services.metrics;
+  const limiters = createRateLimiters(settings, config.redisPrefix, redis, redisBreaker, metrics && ((scope) => metrics.rateLimited.inc({ scope })));
   const record = createSecurityEventRecorder(deps.services.audit, logger);
   const manifest = p.trustedDocuments.mode === 'allow-listed' ? loadManifest(p.trustedDocuments.manifestPath) : undefined;
   if (manifest) logger.info({ operations: Object.keys(manifest).length }, 'trusted documents: only registered operations are accepted');

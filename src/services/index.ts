@@ -129,12 +129,16 @@ export function createServices(deps: ServiceDeps): Services {
     logger: logger.child({ component: 'backups' }),
     audit,
     instanceId,
+    metrics,
     fence: maintenanceFence(settings),
   });
   health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
   health.addCheck(backupToolCheck(backups));
-  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
+  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health, metrics });
   settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
+  metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
+  metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);
+  metrics.observeAuditChain(() => audit.lastVerification()?.ok ?? null);
   return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
 }
 

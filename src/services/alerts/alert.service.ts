@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import { createHash, randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { RequestMeta } from '../../context';
@@ -77,6 +78,8 @@ export interface AlertServiceDeps {
   escalationSeconds: number;
   /** Creates the investigation for {@link AlertService.openInvestigation}. */
   openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) => Promise<{ id: string }>;
+  /** Counts new alerts (`vigil_alerts_raised_total{level}`; repeats within the cooldown are not new). */
+  metrics?: Pick<VigilMetrics, 'alertsRaised'>;
 }
 
 /** The default fingerprint: alerts with the same source and title are the same problem. */
@@ -196,7 +199,10 @@ export class AlertService {
       return { alert, created: true };
     });
     this.publish(result.created ? AlertTopic.RAISED : AlertTopic.UPDATED, result.alert);
-    if (result.created) this.deps.deliverer.deliver(result.alert, 'RAISED');
+    if (result.created) {
+      this.deps.metrics?.alertsRaised.inc({ level: result.alert.level });
+      this.deps.deliverer.deliver(result.alert, 'RAISED');
+    }
     return result;
   }
 

@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import type { Config } from '../../config';
 import type { RequestMeta } from '../../context';
 import type { Alert } from '../../entities/alert.entity';
@@ -26,6 +27,7 @@ export interface AlertServiceFactoryDeps {
   audit: AlertAuditRecorder;
   investigations: Pick<InvestigationService, 'create'>;
   health?: HealthService;
+  metrics?: Pick<VigilMetrics, 'alertsRaised'>;
 }
 
 const RISK_OF_LEVEL: Record<AlertLevel, RiskLevel> = {
@@ -71,6 +73,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     deliverer,
     cooldownSeconds: a.cooldownSeconds,
     escalationSeconds: a.escalationSeconds,
+    metrics: deps.metrics,
     openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) =>
       deps.investigations.create(em, meta, {
         title: `Alert: ${alert.title}`.slice(0, 200),

@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import type { Config } from '../../config';
 import type { RequestMeta } from '../../context';
 import { ServiceUnavailableError } from '../../errors';
@@ -22,6 +23,8 @@ export interface BackupServiceDeps {
   audit: AuditRecorder;
   /** Names this process in operation records; unique per running instance. */
   instanceId: string;
+  /** `vigil_backup_duration_seconds{trigger,outcome}` and `vigil_backup_size_bytes{trigger}`. */
+  metrics?: Pick<VigilMetrics, 'backupDuration' | 'backupSize'>;
 }
 
 /**
@@ -110,6 +113,14 @@ export class BackupContext {
   /** Waits for every tracked operation. */
   async idle(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  /** Records a finished backup's duration (and size when it succeeded) in the metrics. */
+  observeBackup(backup: { trigger: string; startedAt: Date; sizeBytes?: number | null }, outcome: 'succeeded' | 'failed'): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    m.backupDuration.observe({ trigger: backup.trigger, outcome }, Math.max(0, Date.now() - backup.startedAt.getTime()) / 1000);
+    if (outcome === 'succeeded' && typeof backup.sizeBytes === 'number') m.backupSize.observe({ trigger: backup.trigger }, backup.sizeBytes);
   }
 
   publishProgress(event: BackupProgressEvent): void {
