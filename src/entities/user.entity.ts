@@ -14,20 +14,20 @@ import { Node } from '../schema/node';
 export class User {
   [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The account's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   @Sensitive(Sensitivity.PII)
-  @Field()
+  @Field({ description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'text' })
   email!: string;
 
-  @Field()
+  @Field({ description: 'Display name' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: "The role, which decides the permissions; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'text' })
   role!: Role;
 
@@ -35,7 +35,7 @@ export class User {
   @Property({ type: 'text', lazy: false })
   passwordHash!: string;
 
-  @Field()
+  @Field({ description: "A disabled account cannot sign in and has no sessions; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'boolean', default: false })
   disabled: boolean = false;
 
@@ -55,7 +55,7 @@ export class User {
   @Property({ type: 'integer', nullable: true })
   mfaLastStep?: number | null;
 
-  @Field()
+  @Field({ description: 'When the account was created' })
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 

@@ -122,7 +122,10 @@ export const ruleTree = {
   AuditLogEdge: allow,
   AuditChainVerification: allow,
   AuditExport: allow,
-  Alert: allow,
+  Alert: {
+    '*': allow,
+    investigation: hasPermission(Permission.READ_INVESTIGATIONS),
+  },
   AlertConnection: allow,
   AlertEdge: allow,
   AlertSilence: allow,
