@@ -1,7 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { AlertResolver } from './alerts/alert.resolver';
 import { AuditChainVerification } from './audit/audit.types';
-import { AuditResolver } from './audit/audit.resolver';
+import { AuditLogResolver, AuditResolver } from './audit/audit.resolver';
 import { AuthResolver } from './auth/auth.resolver';
 import { BackupProgressResolver, BackupResolver } from './backups/backup.resolver';
 import { HealthComponentResolver, HealthResolver } from './health/health.resolver';
@@ -35,6 +35,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   BackupResolver,
   BackupProgressResolver,
   AuditResolver,
+  AuditLogResolver,
   singletonIdResolver(AuditChainVerification, 'AuditChainVerification'),
   AlertResolver,
   SettingsResolver,

@@ -34,6 +34,8 @@ import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
 import { SettingsService } from './settings/settings.service';
 import { maintenanceCheck } from './settings/maintenance-check';
+import { maintenanceFence } from './settings/maintenance-fence';
+import { alertThresholdsView, backupPolicyView, identityView } from './settings/live-views';
 import { systemMeta } from '../context';
 
 /** Every instance's monitor asks for the last backup; the shared cache lets them ask the database once. */
@@ -111,21 +113,57 @@ export function createServices(deps: ServiceDeps): Services {
     orm,
     pubsub: deps.pubsub,
     logger: logger.child({ component: 'audit' }),
-    retentionDays: config.audit.retentionDays,
+    retentionDays: (): number => settings.values.retention.auditRetentionDays,
     retentionSchedule: config.audit.retentionSchedule,
     verifySchedule: config.audit.verifySchedule,
   });
   health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
-  const settings = new SettingsService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'settings' }), audit, instanceId });
+  const settings: SettingsService = new SettingsService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'settings' }), audit, instanceId });
   health.addCheck(maintenanceCheck(settings));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
-  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
+  const auth = new AuthService({
+    config,
+    orm,
+    logger: logger.child({ component: 'auth' }),
+    audit,
+    connections,
+    signingKey: resolveSigningKey(config),
+    metrics,
+    settings: identityView(config, settings),
+  });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId, metrics });
-  health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
+  const backups = new BackupService({
+    config,
+    orm,
+    pubsub: deps.pubsub,
+    logger: logger.child({ component: 'backups' }),
+    audit,
+    instanceId,
+    policy: backupPolicyView(settings),
+    fence: maintenanceFence(settings),
+    metrics,
+  });
+  settings.onChange((next, previous) => {
+    const [a, b] = [next.values.retention, previous.values.retention];
+    if (a.backupSchedule !== b.backupSchedule || a.drillSchedule !== b.drillSchedule) backups.reschedule();
+  });
+  // Read at each check: the freshness limit is a runtime setting.
+  const freshness = { get degradedHours() { return settings.values.retention.backupMaxAgeHours; }, downHours: h.backupDownHours };
+  health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), freshness));
   health.addCheck(backupToolCheck(backups));
-  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health, metrics });
+  const alerts = createAlertService({
+    config,
+    orm,
+    pubsub: deps.pubsub,
+    redis,
+    logger: logger.child({ component: 'alerts' }),
+    audit,
+    investigations,
+    health,
+    thresholds: alertThresholdsView(settings),
+    metrics,
+  });
   settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
   metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
   metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);

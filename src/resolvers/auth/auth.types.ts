@@ -19,7 +19,7 @@ export class AuthPayload {
   @Field({ description: 'When the access token expires' })
   expiresAt!: Date;
 
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user' })
   user!: User;
 }
 

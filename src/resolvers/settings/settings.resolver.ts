@@ -40,7 +40,7 @@ export class SettingsResolver {
   }
 
   @Subscription(() => SystemSettings, {
-    description: 'ADMIN_ACCESS: the settings each time this instance applies a change (a slow reader gets the latest only)',
+    description: 'ADMIN_ACCESS: the settings in force now, then again each time this instance applies a change (a slow reader gets the latest only)',
     subscribe: ({ context }) => (context as Context).services.settings.changes(),
   })
   systemSettingsChanged(@Root() snapshot: SettingsSnapshot, @Ctx() ctx: Context): SystemSettings {

@@ -14,6 +14,17 @@ export interface AuditRecorder {
   record(em: EntityManager, meta: RequestMeta, entry: AuditEntryInput): Promise<void>;
 }
 
+/** The backup figures a SUPER_ADMIN may change while the gateway runs (see `BackupServiceDeps.policy`). */
+export interface BackupPolicy {
+  /** Cron expression (UTC) of scheduled backups; null: off. */
+  schedule: string | null;
+  /** Cron expression (UTC) of restore drills; null: off. */
+  drillSchedule: string | null;
+  keepLast: number;
+  keepDays: number;
+  maxAgeHours: number;
+}
+
 /** What the backups area is built from. */
 export interface BackupServiceDeps {
   config: Config;
@@ -23,6 +34,11 @@ export interface BackupServiceDeps {
   audit: AuditRecorder;
   /** Names this process in operation records; unique per running instance. */
   instanceId: string;
+  /**
+   * Schedules, retention and the freshness limit, read on every use (live settings swap it).
+   * @default the configuration's `backups`
+   */
+  policy?: () => BackupPolicy;
   /** `vigil_backup_duration_seconds{trigger,outcome}` and `vigil_backup_size_bytes{trigger}`. */
   metrics?: Pick<VigilMetrics, 'backupDuration' | 'backupSize'>;
 }
@@ -45,6 +61,11 @@ export class BackupContext {
   /** The backup directory (shared storage when several instances run). */
   get directory(): string {
     return this.deps.config.backups.dir;
+  }
+
+  /** Schedules, retention and the freshness limit in force now. */
+  policy(): BackupPolicy {
+    return this.deps.policy?.() ?? this.deps.config.backups;
   }
 
   get databaseUrl(): string {

@@ -222,10 +222,11 @@ export class SettingsService {
     return () => this.listeners.delete(listener);
   }
 
-  /** Each state this instance applies from now on; a slow reader gets only the latest. */
+  /** The state this instance applies now, then each one it applies later; a slow reader gets only the latest. */
   changes(): AsyncIterable<SettingsSnapshot> {
     return new Repeater<SettingsSnapshot>(async (push, stop) => {
       const off = this.onChange((next) => void push(next));
+      void push(this.snapshot);
       await stop;
       off();
     }, new SlidingBuffer(1));
