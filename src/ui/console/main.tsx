@@ -113,8 +113,8 @@ function AlertRow({ alert, token, mayHandle, onChanged }: AlertRowProps) {
         <span className={`badge alert-status-${alert.status.toLowerCase()}`} data-testid="alert-status">
           {alert.status}
         </span>
-        {alert.acknowledgedBy && alert.status === 'ACKNOWLEDGED' && <div className="vigil-muted">by {alert.acknowledgedBy.email}</div>}
-        {alert.resolvedBy && alert.status === 'RESOLVED' && <div className="vigil-muted">by {alert.resolvedBy.email}</div>}
+        {alert.acknowledgedBy && alert.status === 'ACKNOWLEDGED' && <div className="vigil-muted">by {alert.acknowledgedBy.name}</div>}
+        {alert.resolvedBy && alert.status === 'RESOLVED' && <div className="vigil-muted">by {alert.resolvedBy.name}</div>}
       </td>
       <td>{alert.count > 1 ? `×${alert.count}` : ''}</td>
       <td>{time(alert.lastSeenAt)}</td>

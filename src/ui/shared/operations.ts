@@ -27,7 +27,7 @@ export const WHO_AM_I = /* GraphQL */ `
 const ALERT_FIELDS = /* GraphQL */ `
   fragment ConsoleAlert on Alert {
     id level title message source status count firstSeenAt lastSeenAt
-    acknowledgedAt acknowledgedBy { email } resolvedAt resolvedBy { email } resolution escalationLevel
+    acknowledgedAt acknowledgedBy { id name } resolvedAt resolvedBy { id name } resolution escalationLevel
   }
 `;
 
