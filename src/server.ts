@@ -221,7 +221,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         });
         // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
         const operationContext = Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
-        return continueConnectionTrace(operationContext, params);
+        return continueConnectionTrace(operationContext, ctx.connectionParams);
       },
     });
     wsEdge.watchConnections(wsServer);
