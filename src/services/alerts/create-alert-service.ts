@@ -91,6 +91,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     deliverer,
     cooldownSeconds: () => thresholds().cooldownSeconds,
     escalationSeconds: () => thresholds().escalationSeconds,
+    silenceMaxSeconds: () => deps.config.alerts.silenceMaxSeconds,
     metrics: deps.metrics,
     openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) =>
       deps.investigations.create(em, meta, {
