@@ -84,7 +84,7 @@ export const canSeeAccountDetails = rule('canSeeAccountDetails', { cache: 'no_ca
  * or a security fingerprint, or names no source and so matches them all) needs ADMIN_ACCESS, so
  * nobody silences the alerts raised about themselves. Depends on the argument: strict cache.
  */
-export const canSilenceAlerts = rule('canSilenceAlerts', { cache: 'strict' })((_parent, args: { matcher?: { source?: string | null; fingerprint?: string | null } }, ctx: Context, info) => {
+export const canSilenceAlerts = rule('canSilenceAlerts', { cache: 'strict' })((_parent, args: { matcher?: Parameters<typeof silenceCoversSecurity>[0] }, ctx: Context, info) => {
   if (!ctx.viewer) return denyAccess(ctx, info, 'canSilenceAlerts');
   if (ctx.viewer.permissions.has(Permission.ADMIN_ACCESS) || !silenceCoversSecurity(args.matcher ?? {})) return true;
   return denyAccess(ctx, info, 'canSilenceAlerts', 'Silencing security alerts needs the ADMIN_ACCESS permission');

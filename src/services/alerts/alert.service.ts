@@ -90,7 +90,9 @@ export interface AlertServiceDeps {
  * Whether a silence's matcher can mute alerts of the security source: it names that source, names
  * no source at all (it then matches every source), or names a security fingerprint.
  */
-export function silenceCoversSecurity(matcher: { source?: string | null; fingerprint?: string | null }): boolean {
+export function silenceCoversSecurity(matcher: { source?: string | null; level?: unknown; fingerprint?: string | null; labels?: unknown }): boolean {
+  // An empty matcher is no silence at all: it is refused as BAD_USER_INPUT.
+  if (!matcher.source && !matcher.level && !matcher.fingerprint && !matcher.labels) return false;
   if (matcher.fingerprint) return matcher.fingerprint.startsWith('security:') || !matcher.source || matcher.source === 'security';
   return !matcher.source || matcher.source === 'security';
 }
@@ -292,8 +294,9 @@ export class AlertService {
     if (data.until && data.until.getTime() > latest) {
       throw new BadUserInputError(`A silence lasts at most ${maxSeconds} seconds: until must be before ${new Date(latest).toISOString()}`, 'until');
     }
-    // Without `until` a silence ends when a matching alert resolves, and at the latest after the maximum.
-    const matcher = validateSilence({ ...data, until: data.until ?? new Date(latest) });
+    // Without `until` a silence ends when a matching alert resolves, and at the latest after the
+    // maximum (enforced where silences are matched).
+    const matcher = validateSilence(data);
     const coversSecurity = silenceCoversSecurity(matcher);
     const silence = await this.deps.orm.em.fork().transactional(async (tx) => {
       const created = tx.create(AlertSilence, { id: randomUUID(), ...matcher, createdById: meta.actor?.id ?? null, createdAt: new Date() });
@@ -314,7 +317,7 @@ export class AlertService {
         source: 'alerts',
         fingerprint: `alerts:security-silenced:${silence.id}`,
         title: 'Security alerts were silenced',
-        message: `${meta.actor?.email ?? 'The system'} muted the delivery of security alerts until ${silence.until?.toISOString() ?? 'a matching alert resolves'}${silence.reason ? `: ${silence.reason}` : ''}.`,
+        message: `${meta.actor?.email ?? 'The system'} muted the delivery of security alerts until ${silence.until?.toISOString() ?? `a matching alert resolves (at most until ${new Date(latest).toISOString()})`}${silence.reason ? `: ${silence.reason}` : ''}.`,
         labels: { silenceId: silence.id, actorId: meta.actor?.id ?? null },
       });
     }

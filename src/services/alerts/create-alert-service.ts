@@ -79,7 +79,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     maxAttempts: a.deliveryMaxAttempts,
     backoffMs: a.deliveryBackoffMs,
     timeoutMs: a.deliveryTimeoutMs,
-    isSilenced: (alert) => isAlertSilenced(orm, alert),
+    isSilenced: (alert) => isAlertSilenced(orm, alert, deps.config.alerts.silenceMaxSeconds),
     minLevelOf: (channel) => thresholds().minLevels[channel],
   });
   const alerts = new AlertService({
