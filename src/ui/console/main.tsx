@@ -7,9 +7,12 @@ import { SignIn } from '../shared/SignIn';
 import '../shared/vigil.css';
 import './console.css';
 import { ALERT_LEVELS, LiveFeed, type Alert, type AlertLevel, type Health, type LiveState } from './live';
+import { SettingsPanel } from './SettingsPanel';
 
 /** The permission that allows acknowledging and resolving alerts (API.md). */
 const MAY_HANDLE_ALERTS = 'MODIFY_INVESTIGATIONS';
+/** The permission that shows the runtime settings (API.md). */
+const MAY_READ_SETTINGS = 'ADMIN_ACCESS';
 const SHOWN_ALERTS = 200;
 
 const levelRank = (level: AlertLevel) => ALERT_LEVELS.indexOf(level);
@@ -298,6 +301,7 @@ function Console() {
             </table>
           )}
         </section>
+        {token && session.permissions.includes(MAY_READ_SETTINGS) && <SettingsPanel token={token} permissions={session.permissions} />}
       </main>
     </div>
   );
