@@ -114,7 +114,10 @@ describe('the console when its websocket drops, in headless Chromium against a r
     await expect(row.getByRole('button', { name: 'Acknowledge' }).isEnabled()).resolves.toBe(true);
     // "checked at" is the last check (asked again on reconnecting), not the last change of status.
     await page.waitForFunction(
-      (before) => (document.querySelector('[data-testid=health-checked-at]')?.getAttribute('datetime') ?? '') > (before ?? ''),
+      (before) => {
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document;
+        return (doc.querySelector('[data-testid=health-checked-at]')?.getAttribute('datetime') ?? '') > (before ?? '');
+      },
       checkedBefore,
     );
     await row.getByRole('button', { name: 'Acknowledge' }).click();
@@ -130,7 +133,10 @@ describe('the console when its websocket drops, in headless Chromium against a r
     await page.waitForSelector('[data-testid=live-state]:has-text("live")');
     await page.locator('tr[data-alert-id]').first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-360.png'), fullPage: true });
-    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, body: document.body.scrollWidth, viewport: window.innerWidth }));
+    const widths = await page.evaluate(() => {
+      const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number }; body: { scrollWidth: number } } };
+      return { page: w.document.documentElement.scrollWidth, body: w.document.body.scrollWidth, viewport: w.innerWidth };
+    });
     expect(widths.page).toBeLessThanOrEqual(widths.viewport);
     expect(widths.body).toBeLessThanOrEqual(widths.viewport);
     await context.close();
