@@ -235,7 +235,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
         isProd: true,
         onConnect: async (ctx) => {
           try {
-            return (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx);
+            if (await auth.onConnect(ctx)) return wsEdge.onConnected(ctx);
+            await wsEdge.onRefused(ctx);
+            return false;
           } catch (error) {
             // graphql-ws would close with 4500, which its clients never retry.
             if (!isDependencyOutage(error)) throw error;
