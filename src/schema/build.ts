@@ -7,6 +7,7 @@ import { permissionsFor, redactions, ruleTree, shieldOptions } from '../permissi
 import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
+import { reportOutages } from './outage-errors';
 import { scalarsMap } from './scalars';
 
 /** The schema as the classes declare it, without permissions: what `schema.graphql` prints. */
@@ -22,7 +23,7 @@ export function buildTypeSchema(): Promise<GraphQLSchema> {
 
 /** The executable schema: type-graphql classes, the permission map, and guarded subscriptions. */
 export async function buildVigilSchema(): Promise<GraphQLSchema> {
-  const typeSchema = await buildTypeSchema();
+  const typeSchema = reportOutages(await buildTypeSchema());
   const schema = applyMiddleware(typeSchema, permissionsFor(typeSchema), redactions);
   return guardSubscriptions(schema, ruleTree.Subscription, shieldOptions);
 }
