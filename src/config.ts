@@ -24,12 +24,26 @@ function isCronPattern(pattern: string): boolean {
   }
 }
 
+/** A cron expression (UTC) or `off`. */
+const schedule = z
+  .string()
+  .min(1)
+  .refine((v) => v === 'off' || isCronPattern(v), 'must be a cron expression (e.g. "0 1 * * *") or "off"');
+
+const ROLE_NAMES = ['VIEWER', 'ANALYST', 'SENIOR_ANALYST', 'INVESTIGATOR', 'ADMIN', 'SUPER_ADMIN'] as const;
+
+/** A comma-separated list of role names, e.g. `ADMIN,SUPER_ADMIN`. */
+const roleList = z
+  .string()
+  .refine((v) => v.split(',').map((s) => s.trim()).filter(Boolean).every((r) => (ROLE_NAMES as readonly string[]).includes(r)), {
+    message: `must be a comma-separated list of ${ROLE_NAMES.join(', ')}`,
+  });
+
 /**
  * Every setting Vigil reads, keyed by its environment variable. Defaults are those of a single
  * development machine; `.env.example` documents each one.
  */
-const envSchema = z
-  .object({
+const envObject = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: int(0, 65535).default(4000),
     HOST: z.string().min(1).optional(),
@@ -58,6 +72,7 @@ const envSchema = z
     VIGIL_MFA_LOCKOUT_THRESHOLD: int(1, 1000).default(5),
     VIGIL_REFRESH_REUSE_GRACE_SECONDS: int(0, 60).default(5),
     VIGIL_ALERT_SILENCE_MAX_SECONDS: int(60, 90 * 24 * 3600).default(7 * 24 * 3600),
+    VIGIL_MFA_REQUIRED_ROLES: roleList.default(''),
     VIGIL_HEALTH_INTERVAL_MS: duration.default(5000),
     VIGIL_HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
     VIGIL_HEALTH_CACHE_MS: duration.default(1000),
@@ -141,33 +156,36 @@ const envSchema = z
     PG_BIN_DIR: z.string().min(1).optional(),
     PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
     VIGIL_BACKUP_DIR: z.string().min(1).optional(),
-    VIGIL_BACKUP_SCHEDULE: z.string().min(1).default('0 1 * * *'),
-    VIGIL_BACKUP_DRILL_SCHEDULE: z.string().min(1).default('0 3 * * 0'),
+    VIGIL_BACKUP_SCHEDULE: schedule.default('0 1 * * *'),
+    VIGIL_BACKUP_DRILL_SCHEDULE: schedule.default('0 3 * * 0'),
     VIGIL_BACKUP_KEEP_LAST: int(0, 100_000).default(7),
     VIGIL_BACKUP_KEEP_DAYS: int(0, 36_500).default(0),
     VIGIL_BACKUP_MAX_AGE_HOURS: int(1, 24 * 365).default(26),
     VIGIL_AUDIT_RETENTION_DAYS: int(0, 36_500).default(365),
-    VIGIL_AUDIT_RETENTION_SCHEDULE: z.string().min(1).default('30 2 * * *'),
-    VIGIL_AUDIT_VERIFY_SCHEDULE: z.string().min(1).default('15 * * * *'),
-  })
-  .superRefine((env, ctx) => {
-    for (const key of [
-      'VIGIL_BACKUP_SCHEDULE',
-      'VIGIL_BACKUP_DRILL_SCHEDULE',
-      'VIGIL_AUDIT_RETENTION_SCHEDULE',
-      'VIGIL_AUDIT_VERIFY_SCHEDULE',
-    ] as const) {
-      if (env[key] !== 'off' && !isCronPattern(env[key])) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'must be a cron expression (e.g. "0 1 * * *") or "off"' });
-      }
-    }
-    if (env.NODE_ENV === 'production' && !env.VIGIL_JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['VIGIL_JWT_SECRET'], message: 'is required in production' });
-    }
-    if (env.VIGIL_JWT_SECRET !== undefined && Buffer.byteLength(env.VIGIL_JWT_SECRET) < 32) {
-      ctx.addIssue({ code: 'custom', path: ['VIGIL_JWT_SECRET'], message: 'must be at least 32 bytes' });
-    }
+    VIGIL_AUDIT_RETENTION_SCHEDULE: schedule.default('30 2 * * *'),
+    VIGIL_AUDIT_VERIFY_SCHEDULE: schedule.default('15 * * * *'),
+    VIGIL_SETTINGS_POLL_MS: int(100, 60_000).default(1000),
   });
+
+const envSchema = envObject.superRefine((env, ctx) => {
+  if (env.NODE_ENV === 'production' && !env.VIGIL_JWT_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['VIGIL_JWT_SECRET'], message: 'is required in production' });
+  }
+  if (env.VIGIL_JWT_SECRET !== undefined && Buffer.byteLength(env.VIGIL_JWT_SECRET) < 32) {
+    ctx.addIssue({ code: 'custom', path: ['VIGIL_JWT_SECRET'], message: 'must be at least 32 bytes' });
+  }
+});
+
+/** The name of an environment variable Vigil reads. */
+export type EnvironmentVariable = keyof typeof envObject.shape;
+
+/**
+ * The zod schema of one environment variable, as `loadConfig` applies it: the runtime settings
+ * (src/services/settings) validate stored values with these same schemas.
+ */
+export function variableSchema(name: EnvironmentVariable): z.ZodType {
+  return envObject.shape[name];
+}
 
 /** The validated, typed configuration every part of Vigil receives; nothing else reads `process.env`. */
 export interface Config {
@@ -184,6 +202,10 @@ export interface Config {
   dataDir: string;
   jwtSecret?: string;
   admin: { email?: string; password?: string };
+  /** The variables the environment set explicitly (the others have their defaults); the settings report it as a value's source. */
+  environmentVariables: ReadonlySet<string>;
+  /** Runtime settings: how often each instance re-reads them from PostgreSQL (the fallback when a Redis notice is lost). */
+  settings: { pollMs: number };
   auth: {
     accessTokenTtlSeconds: number;
     sessionIdleTimeoutSeconds: number;
@@ -196,6 +218,8 @@ export interface Config {
     mfaLockoutThreshold: number;
     /** A used refresh token presented again this soon, by the same client, returns the pair it was rotated into instead of revoking the session; 0 turns the grace off. */
     refreshReuseGraceSeconds: number;
+    /** Roles whose members must have a second factor to sign in. */
+    mfaRequiredRoles: string[];
   };
   health: {
     intervalMs: number;
@@ -258,6 +282,8 @@ export interface Config {
     deliveryBackoffMs: number;
     deliveryTimeoutMs: number;
     logMinLevel: AlertLevelName;
+    /** The lowest level each channel delivers, whether or not the channel is configured (runtime settings show all four). */
+    minLevels: { log: AlertLevelName; webhook: AlertLevelName; slack: AlertLevelName; email: AlertLevelName };
     webhook?: { url: string; secret?: string; minLevel: AlertLevelName };
     slack?: { url: string; minLevel: AlertLevelName };
     email?: { smtpUrl: string; to: string[]; from: string; minLevel: AlertLevelName };
@@ -388,6 +414,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.VIGIL_DATA_DIR),
     jwtSecret: e.VIGIL_JWT_SECRET,
     admin: { email: e.VIGIL_ADMIN_EMAIL, password: e.VIGIL_ADMIN_PASSWORD },
+    environmentVariables: new Set(Object.keys(raw).filter((name) => name in envObject.shape)),
+    settings: { pollMs: e.VIGIL_SETTINGS_POLL_MS },
     auth: {
       accessTokenTtlSeconds: e.VIGIL_ACCESS_TOKEN_TTL_SECONDS,
       sessionIdleTimeoutSeconds: e.VIGIL_SESSION_IDLE_TIMEOUT_SECONDS,
@@ -398,6 +426,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockoutDurationSeconds: e.VIGIL_LOCKOUT_DURATION_SECONDS,
       mfaLockoutThreshold: e.VIGIL_MFA_LOCKOUT_THRESHOLD,
       refreshReuseGraceSeconds: e.VIGIL_REFRESH_REUSE_GRACE_SECONDS,
+      mfaRequiredRoles: list(e.VIGIL_MFA_REQUIRED_ROLES),
     },
     health: {
       intervalMs: e.VIGIL_HEALTH_INTERVAL_MS,
@@ -491,6 +520,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deliveryBackoffMs: e.VIGIL_ALERT_DELIVERY_BACKOFF_MS,
       deliveryTimeoutMs: e.VIGIL_ALERT_DELIVERY_TIMEOUT_MS,
       logMinLevel: e.VIGIL_ALERT_LOG_MIN_LEVEL,
+      minLevels: {
+        log: e.VIGIL_ALERT_LOG_MIN_LEVEL,
+        webhook: e.VIGIL_ALERT_WEBHOOK_MIN_LEVEL,
+        slack: e.VIGIL_ALERT_SLACK_MIN_LEVEL,
+        email: e.VIGIL_ALERT_EMAIL_MIN_LEVEL,
+      },
       webhook: e.VIGIL_ALERT_WEBHOOK_URL
         ? { url: e.VIGIL_ALERT_WEBHOOK_URL, secret: e.VIGIL_ALERT_WEBHOOK_SECRET, minLevel: e.VIGIL_ALERT_WEBHOOK_MIN_LEVEL }
         : undefined,

@@ -20,6 +20,8 @@ import proxyAddr from '@fastify/proxy-addr';
 import { createEdge } from './edge';
 import { callerOf, registerHttpEdge } from './edge/http';
 import { createWebsocketEdge } from './edge/ws';
+import { settingsFromSystemSettings } from './edge/settings';
+import { writeAccountingExecute, writeAccountingPlugin } from './edge/writes';
 import { edgeServerOptions, registerSecurity } from './http/security';
 import { applyResolverTimeout } from './protection/resolver-timeout';
 import { httpSubscriptionsPlugin } from './plugins/http-subscriptions.plugin';
@@ -101,6 +103,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const pubsub = createVigilPubSub(pubsubRedis, { logger: logger.child({ component: 'pubsub' }) });
     cleanups.push(async () => pubsub.close());
     const services = createServices({ config, orm, redis, pubsub, logger });
+    await services.settings.load();
     await services.users.ensureFirstAdmin(firstAdminAnnouncer(config, logger));
     cleanups.push(() => stopServices(services));
 
@@ -108,7 +111,15 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
     const formatError = createFormatError(logger);
     applyResolverTimeout(schema, config.protection.resolverTimeoutMs);
-    const edge = createEdge({ config, schema, logger, services, redis });
+    const edge = createEdge({
+      config,
+      schema,
+      logger,
+      services,
+      redis,
+      settings: settingsFromSystemSettings(config, services.settings),
+      maintenance: (fields) => services.settings.writes.refusal(fields),
+    });
     cleanups.push(async () => edge.stop());
 
     const app = Fastify({
@@ -152,7 +163,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
       // handlers would stop it early and re-raise the signal.
       stopOnTerminationSignals: false,
       introspection: config.introspection !== 'off',
-      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger), ...edge.apolloPlugins, ...performancePlugins()],
+      plugins: [requestIdPlugin(), httpSubscriptionsPlugin(), metricsPlugin(services.metrics), loggingPlugin(logger, schema), ...edge.apolloPlugins, writeAccountingPlugin(services.settings.writes), ...performancePlugins()],
       ...edge.apolloOptions,
     });
     await apollo.start();
@@ -215,6 +226,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
+        execute: writeAccountingExecute(services.settings.writes),
         // Close reasons never carry an error's message (addresses, SQL).
         isProd: true,
         onConnect: async (ctx) => {

@@ -1,4 +1,5 @@
 import {
+  isIntrospectionType,
   getNamedType,
   getNullableType,
   isCompositeType,
@@ -221,8 +222,9 @@ function createMeasurer(
     if (!def || inProgress.has(name)) return EMPTY;
     inProgress.add(name);
     const type = schema.getType(def.typeCondition.name.value);
-    // Measured from its own level (depth 0): the figures hold wherever it is spread.
-    const inner = walk(def.selectionSet, isCompositeType(type) ? type : undefined, 0, false);
+    // Measured from its own level (depth 0): the figures hold wherever it is spread. A fragment on an
+    // introspection type (`__Type`, GraphiQL's `TypeRef`) is introspection wherever it is spread.
+    const inner = walk(def.selectionSet, isCompositeType(type) ? type : undefined, 0, type !== undefined && type !== null && isIntrospectionType(type));
     const figures = { ...inner, directives: inner.directives + (def.directives?.length ?? 0) };
     inProgress.delete(name);
     measured.set(name, figures);
@@ -269,7 +271,7 @@ function createMeasurer(
         f = { ...inner, directives: inner.directives + (selection.directives?.length ?? 0) };
       } else {
         const inner = fragment(selection.name.value);
-        if (level + inner.depth > limits.maxDepth) throw new Exceeded('depth', level + inner.depth, limits.maxDepth);
+        if (!introspection && level + inner.depth > limits.maxDepth) throw new Exceeded('depth', level + inner.depth, limits.maxDepth);
         f = { ...inner, directives: inner.directives + (selection.directives?.length ?? 0) };
       }
       total.depth = Math.max(total.depth, f.depth);

@@ -22,21 +22,16 @@ import { checkNulInputs, checkVariableBounds } from './inputs';
 import type { RateLimiters } from './limiters';
 import { callerMeta, type Caller, type GraphQLParams } from './request';
 import type { EdgeSettingsSource } from './settings';
+import { maintenanceRefusal } from './writes';
 
-/** The cluster-wide maintenance state, as the operation stage reads it. */
-export interface MaintenanceState {
-  enabled: boolean;
-  message?: string | null;
-}
-
-/** Mutations that stay open during maintenance: signing in and out, and turning maintenance off. */
-export const MAINTENANCE_EXEMPT_MUTATIONS: ReadonlySet<string> = new Set(['login', 'logout', 'refreshSession', 'updateSystemSettings']);
+/**
+ * The maintenance check of the operation stage: the refusal a mutation with these root fields gets
+ * now (SERVICE_UNAVAILABLE with `retryAfter` and `reason`), or null (see `WriteGate.refusal`).
+ */
+export type MaintenanceCheck = (rootFields: readonly string[]) => ServiceUnavailableError | null;
 
 /** Characters of document text whose parsed, measured document is remembered. */
 const PASSED_DOCUMENTS_CHARS = 1_000_000;
-
-/** Seconds a client is told to wait when maintenance refuses a mutation. */
-const MAINTENANCE_RETRY_AFTER_SECONDS = 30;
 
 export interface GateDeps {
   schema: GraphQLSchema;
@@ -45,8 +40,8 @@ export interface GateDeps {
   record: SecurityEventRecorder;
   /** Present in allow-listed mode. */
   manifest?: TrustedDocumentManifest;
-  /** The maintenance state; absent: never in maintenance. Read on every mutation. */
-  maintenance?: () => MaintenanceState;
+  /** The maintenance check; absent: never in maintenance. Run on every mutation. */
+  maintenance?: MaintenanceCheck;
 }
 
 /** What the document stage let through. */
@@ -239,13 +234,9 @@ export function createGate(deps: GateDeps): Gate {
       return { ok: false, refusal: refusal(error, 403, caller.requestId) };
     }
 
-    if (operation.operation === 'mutation') {
-      const maintenance = deps.maintenance?.();
-      if (maintenance?.enabled && rootFields(document, operation).some((f) => !MAINTENANCE_EXEMPT_MUTATIONS.has(f.name.value))) {
-        const error = new ServiceUnavailableError(maintenance.message || 'The gateway is in maintenance; changes are refused for now');
-        Object.assign(error.extensions, { reason: 'maintenance', retryAfter: MAINTENANCE_RETRY_AFTER_SECONDS });
-        return { ok: false, refusal: refusal(error, 503, caller.requestId, { 'retry-after': String(MAINTENANCE_RETRY_AFTER_SECONDS) }) };
-      }
+    if (operation.operation === 'mutation' && deps.maintenance) {
+      const refused = deps.maintenance(rootFields(document, operation).map((f) => f.name.value));
+      if (refused) return { ok: false, refusal: maintenanceRefusal(refused, caller.requestId) };
     }
 
     if (!limiters.enabled()) return { ok: true, variables };

@@ -11,7 +11,7 @@ import { loadManifest, type TrustedDocumentManifest } from '../protection/truste
 import type { Services } from '../services';
 import { HealthStatus } from '../schema/enums';
 import { edgePlugin } from './apollo';
-import { createGate, type Gate, type MaintenanceState } from './gate';
+import { createGate, type Gate, type MaintenanceCheck } from './gate';
 import { createRateLimiters, type RateLimiters } from './limiters';
 import { settingsFromConfig, type EdgeSettingsSource } from './settings';
 import { WebsocketBudget } from './ws-budget';
@@ -20,12 +20,12 @@ export interface EdgeDeps {
   config: Config;
   schema: GraphQLSchema;
   logger: Logger;
-  services: Pick<Services, 'audit' | 'health'>;
+  services: Pick<Services, 'audit' | 'health'> & Partial<Pick<Services, 'metrics'>>;
   redis?: Redis;
   /** Where the edge reads its limits; default: the configuration, fixed. Live settings swap this getter. */
   settings?: EdgeSettingsSource;
-  /** The cluster-wide maintenance state (mutations refused while enabled); default: never. */
-  maintenance?: () => MaintenanceState;
+  /** The cluster-wide maintenance check of mutations; default: never in maintenance. */
+  maintenance?: MaintenanceCheck;
 }
 
 /** The request edge, built once per server; see README, "Protection". */
@@ -59,7 +59,8 @@ export function createEdge(deps: EdgeDeps): Edge {
     callTimeoutMs: p.breaker.callTimeoutMs,
     logger,
   });
-  const limiters = createRateLimiters(settings, config.redisPrefix, redis, redisBreaker);
+  const metrics = deps.services.metrics;
+  const limiters = createRateLimiters(settings, config.redisPrefix, redis, redisBreaker, metrics && ((scope) => metrics.rateLimited.inc({ scope })));
   const record = createSecurityEventRecorder(deps.services.audit, logger);
   const manifest = p.trustedDocuments.mode === 'allow-listed' ? loadManifest(p.trustedDocuments.manifestPath) : undefined;
   if (manifest) logger.info({ operations: Object.keys(manifest).length }, 'trusted documents: only registered operations are accepted');

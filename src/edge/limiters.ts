@@ -22,14 +22,32 @@ export interface RateLimiters {
   wsSubscribe(): ResilientLimiter;
 }
 
-/** Builds the limiters, shared through Redis (behind `breaker`) when configured. */
-export function createRateLimiters(settings: () => EdgeSettings, redisPrefix: string, redis?: Redis, breaker?: CircuitBreaker): RateLimiters {
+/**
+ * Builds the limiters, shared through Redis (behind `breaker`) when configured. `onRefused` hears
+ * every refusal with the limiter's scope (`ip`, `user`, `user-<ROLE>`, `login`, `cost`,
+ * `ws-subscribe`): `vigil_rate_limited_requests_total{scope}`.
+ */
+export function createRateLimiters(
+  settings: () => EdgeSettings,
+  redisPrefix: string,
+  redis?: Redis,
+  breaker?: CircuitBreaker,
+  onRefused?: (scope: string) => void,
+): RateLimiters {
   const made = new Map<string, ResilientLimiter>();
   const limiter = (name: string, points: number, durationSeconds: number, shared = true): ResilientLimiter => {
     const key = `${name}:${points}:${durationSeconds}`;
     let found = made.get(key);
     if (!found) {
       found = new ResilientLimiter({ name, points, durationSeconds, ...(shared ? { redis, redisPrefix, breaker } : {}) });
+      if (onRefused) {
+        const consume = found.consume.bind(found);
+        found.consume = async (k, cost) => {
+          const decision = await consume(k, cost);
+          if (!decision.allowed) onRefused(name);
+          return decision;
+        };
+      }
       made.set(key, found);
     }
     return found;

@@ -65,6 +65,7 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
   const { gate, budget, limiters, schema } = deps;
   const connectionIds = new WeakMap<object, string>();
   const users = new WeakMap<object, string>();
+  const admitted = new WeakMap<object, Set<string>>();
 
   const connectionCaller = (request: IncomingMessage, requestId: string, viewer: Viewer | null = null): Caller => ({
     requestId,
@@ -176,12 +177,20 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
         const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
         return stamp([new GraphQLError(message, { extensions: { code: ErrorCode.OPERATION_RESOLUTION_FAILURE } })], requestId);
       }
-      // The current operation holds its slot in ctx.subscriptions already.
-      const live = Object.keys(ctx.subscriptions).filter((key) => key !== id).length;
-      const overBudget = budget.admitOperation(caller, operation.operation, live);
+      // Operations admitted on this connection and still running (graphql-ws deletes an id from
+      // ctx.subscriptions when its operation ends, however it ends). Counted and reserved in one
+      // step, so that simultaneous subscribe messages cannot all pass the same check.
+      let running = admitted.get(ctx);
+      if (!running) admitted.set(ctx, (running = new Set()));
+      for (const key of running) if (!(key in ctx.subscriptions)) running.delete(key);
+      const overBudget = budget.admitOperation(caller, operation.operation, running.size);
       if (overBudget) return [overBudget.error];
-      const admitted = await gate.admitOperation(caller, document, operation, payload.variables);
-      if (!admitted.ok) return [admitted.refusal.error];
+      running.add(id);
+      const operationVerdict = await gate.admitOperation(caller, document, operation, payload.variables);
+      if (!operationVerdict.ok) {
+        running.delete(id);
+        return [operationVerdict.refusal.error];
+      }
       context.operationName = operation.name?.value ?? null;
       return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: context };
     },

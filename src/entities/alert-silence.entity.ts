@@ -14,23 +14,23 @@ import { Node } from '../schema/node';
 export class AlertSilence {
   [OptionalProps]?: 'createdAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The silence's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Matches alerts of this source; null: any' })
   @Property({ type: 'text', nullable: true })
   source?: string | null;
 
-  @Field(() => AlertLevel, { nullable: true })
+  @Field(() => AlertLevel, { nullable: true, description: 'Matches alerts of this level; null: any' })
   @Property({ type: 'text', nullable: true })
   level?: AlertLevel | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Matches alerts with this fingerprint; null: any' })
   @Property({ type: 'text', nullable: true })
   fingerprint?: string | null;
 
-  @Field(() => JSONScalar, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: 'Matches alerts carrying all these labels; null: any' })
   @Property({ type: 'json', nullable: true })
   labels?: AlertLabels | null;
 
@@ -42,14 +42,14 @@ export class AlertSilence {
   @Property({ type: 'timestamptz', nullable: true })
   endedAt?: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why it was silenced, when given' })
   @Property({ type: 'text', nullable: true })
   reason?: string | null;
 
   @Property({ type: 'uuid', nullable: true })
   createdById?: string | null;
 
-  @Field()
+  @Field({ description: 'When the silence was created' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 }

@@ -18,8 +18,25 @@ export enum AlertStatus {
   RESOLVED = 'RESOLVED',
 }
 
-registerEnumType(AlertLevel, { name: 'AlertLevel', description: 'How serious an alert is, lowest first' });
-registerEnumType(AlertStatus, { name: 'AlertStatus' });
+registerEnumType(AlertLevel, {
+  name: 'AlertLevel',
+  description: 'How serious an alert is, lowest first',
+  valuesConfig: {
+    INFO: { description: 'For the record' },
+    WARNING: { description: 'May need attention' },
+    ERROR: { description: 'Needs attention' },
+    CRITICAL: { description: 'Needs attention now; escalates while unacknowledged' },
+  },
+});
+registerEnumType(AlertStatus, {
+  name: 'AlertStatus',
+  description: 'Where an alert stands: ACTIVE → ACKNOWLEDGED → RESOLVED',
+  valuesConfig: {
+    ACTIVE: { description: 'Raised, nobody has acknowledged it' },
+    ACKNOWLEDGED: { description: 'Someone is on it; escalation stops' },
+    RESOLVED: { description: 'Dealt with' },
+  },
+});
 
 /** The levels in ascending order of severity. */
 export const ALERT_LEVELS: readonly AlertLevel[] = [AlertLevel.INFO, AlertLevel.WARNING, AlertLevel.ERROR, AlertLevel.CRITICAL];
@@ -47,7 +64,7 @@ export type AlertLabels = Record<string, unknown>;
 export class Alert {
   [OptionalProps]?: 'labels' | 'status' | 'count' | 'firstSeenAt' | 'lastSeenAt' | 'escalationLevel';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The alert's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id!: string;
 
@@ -55,15 +72,15 @@ export class Alert {
   @Property({ type: new BigIntType('number') })
   seq!: number;
 
-  @Field(() => AlertLevel)
+  @Field(() => AlertLevel, { description: 'How serious it is' })
   @Property({ type: 'text' })
   level!: AlertLevel;
 
-  @Field()
+  @Field({ description: 'One line saying what happened' })
   @Property({ type: 'text' })
   title!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'More detail, when given' })
   @Property({ type: 'text', nullable: true })
   message?: string | null;
 
@@ -75,11 +92,11 @@ export class Alert {
   @Property({ type: 'text' })
   fingerprint!: string;
 
-  @Field(() => JSONScalar)
+  @Field(() => JSONScalar, { description: 'Flat JSON object of labels given when it was raised (host, component …)' })
   @Property({ type: 'json' })
   labels: AlertLabels = {};
 
-  @Field(() => AlertStatus)
+  @Field(() => AlertStatus, { description: 'ACTIVE until acknowledged, then RESOLVED' })
   @Property({ type: 'text' })
   status: AlertStatus = AlertStatus.ACTIVE;
 
@@ -87,29 +104,29 @@ export class Alert {
   @Property({ type: 'integer' })
   count = 1;
 
-  @Field()
+  @Field({ description: 'When it was first raised' })
   @Property({ type: 'timestamptz' })
   firstSeenAt: Date = new Date();
 
-  @Field()
+  @Field({ description: 'When it was last raised (repeats within the cooldown count on it)' })
   @Property({ type: 'timestamptz' })
   lastSeenAt: Date = new Date();
 
   @Property({ type: 'uuid', nullable: true })
   acknowledgedById?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was acknowledged; null before' })
   @Property({ type: 'timestamptz', nullable: true })
   acknowledgedAt?: Date | null;
 
   @Property({ type: 'uuid', nullable: true })
   resolvedById?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was resolved; null before' })
   @Property({ type: 'timestamptz', nullable: true })
   resolvedAt?: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What the resolver wrote, when anything' })
   @Property({ type: 'text', nullable: true })
   resolution?: string | null;
 
@@ -117,7 +134,7 @@ export class Alert {
   @Property({ type: 'integer' })
   escalationLevel = 0;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was last escalated; null if never' })
   @Property({ type: 'timestamptz', nullable: true })
   escalatedAt?: Date | null;
 

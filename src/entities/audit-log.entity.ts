@@ -11,7 +11,15 @@ export enum AuditOutcome {
   FAILED = 'FAILED',
 }
 
-registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How the audited attempt ended' });
+registerEnumType(AuditOutcome, {
+  name: 'AuditOutcome',
+  description: 'How the audited attempt ended',
+  valuesConfig: {
+    SUCCESS: { description: 'It was done' },
+    DENIED: { description: 'A permission or limit refused it' },
+    FAILED: { description: 'It was allowed but did not succeed (bad input, conflict, error)' },
+  },
+});
 
 /**
  * One entry of the append-only, hash-chained audit trail. Rows are written only by
@@ -22,17 +30,17 @@ registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How the aud
 @ObjectType({ simpleResolvers: true, implements: Node, description: 'An entry of the tamper-evident audit trail' })
 export class AuditLog {
   @PrimaryKey({ type: 'uuid' })
-  @Field(() => ID)
+  @Field(() => ID, { description: "The entry's id (a UUID)" })
   id!: string;
 
   /** Position in the chain: 1, 2, 3 … without gaps (a gap means a removed entry). */
   @Property({ type: 'bigint', unique: true })
-  @Field(() => BigIntScalar)
+  @Field(() => BigIntScalar, { description: 'Position in the chain: 1, 2, 3 … without gaps (a gap means a removed entry)' })
   seq!: string;
 
   @Property({ type: 'timestamptz' })
   @Index()
-  @Field()
+  @Field({ description: 'When it happened' })
   at!: Date;
 
   @Property({ type: 'uuid', nullable: true })
@@ -40,7 +48,7 @@ export class AuditLog {
   actorId!: string | null;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The actor's email at the time" })
   actorEmail!: string | null;
 
   @Property({ type: 'text', nullable: true })
@@ -48,19 +56,19 @@ export class AuditLog {
   actorRole!: Role | null;
 
   @Property({ type: 'text' })
-  @Field()
+  @Field({ description: 'What was done, e.g. INVESTIGATION_UPDATE or PERMISSION_DENIED (an open set: areas add actions)' })
   action!: string;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The kind of thing acted on, e.g. Investigation' })
   resourceType!: string | null;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The id of the thing acted on' })
   resourceId!: string | null;
 
   @Property({ type: 'text' })
-  @Field(() => AuditOutcome)
+  @Field(() => AuditOutcome, { description: 'How the attempt ended' })
   outcome!: AuditOutcome;
 
   @Property({ type: 'json', nullable: true })
@@ -68,15 +76,15 @@ export class AuditLog {
   changes!: Record<string, unknown> | null;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The client's address" })
   ip!: string | null;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The client's User-Agent" })
   userAgent!: string | null;
 
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The request that did it (also in the logs)' })
   requestId!: string | null;
 
   @Property({ type: 'text', nullable: true })
@@ -89,11 +97,11 @@ export class AuditLog {
 
   /** SHA-256 (hex) of the entry's canonical content together with `prevHash`. */
   @Property({ type: 'text' })
-  @Field()
+  @Field({ description: "SHA-256 (hex) over this entry and the previous entry's hash" })
   hash!: string;
 
   /** The previous entry's hash; null only for the very first entry of the chain. */
   @Property({ type: 'text', nullable: true })
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The previous entry's hash; null for the first entry after the retention anchor" })
   prevHash!: string | null;
 }

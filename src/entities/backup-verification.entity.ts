@@ -7,13 +7,13 @@ import { Node } from '../schema/node';
 /** One check of a verification: its name, whether it passed, and what was seen. */
 @ObjectType({ simpleResolvers: true, description: 'One check of a backup verification' })
 export class BackupCheck {
-  @Field()
+  @Field({ description: 'checksum, size, manifest, trial-restore, row-counts …' })
   name!: string;
 
-  @Field()
+  @Field({ description: 'Whether the check passed' })
   ok!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What the check saw, when it has something to say' })
   detail?: string | null;
 }
 
@@ -26,7 +26,7 @@ export class BackupCheck {
 export class BackupVerification {
   [OptionalProps]?: 'at';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The verification's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -37,15 +37,15 @@ export class BackupVerification {
   @Property({ type: 'timestamptz' })
   at: Date = new Date();
 
-  @Field(() => BackupVerificationKind)
+  @Field(() => BackupVerificationKind, { description: 'Asked for (VERIFY) or a scheduled restore drill (DRILL)' })
   @Property({ type: 'text' })
   kind!: BackupVerificationKind;
 
-  @Field()
+  @Field({ description: 'True when every check passed' })
   @Property({ type: 'boolean' })
   ok!: boolean;
 
-  @Field(() => [BackupCheck])
+  @Field(() => [BackupCheck], { description: 'Each check and what it saw' })
   @Property({ type: 'json' })
   checks!: BackupCheck[];
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BigIntType, Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { GraphQLJSON } from 'graphql-scalars';
-import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { BackupStatus, BackupTrigger } from '../schema/backup.enums';
 import type { BackupManifest } from '../services/backups/backup-manifest';
 import { Node } from '../schema/node';
+import { BytesScalar } from '../schema/scalars';
 
 /**
  * A logical backup of the whole database: a pg_dump archive in the backup directory, with its
@@ -15,31 +16,31 @@ import { Node } from '../schema/node';
 export class Backup {
   [OptionalProps]?: 'startedAt' | 'status';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The backup's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What the requester called it' })
   @Property({ type: 'text', nullable: true })
   label?: string | null;
 
-  @Field(() => BackupStatus)
+  @Field(() => BackupStatus, { description: 'RUNNING until pg_dump ends, then SUCCEEDED or FAILED' })
   @Property({ type: 'text' })
   status: BackupStatus = BackupStatus.RUNNING;
 
-  @Field(() => BackupTrigger)
+  @Field(() => BackupTrigger, { description: 'Why it was made' })
   @Property({ type: 'text' })
   trigger!: BackupTrigger;
 
-  @Field()
+  @Field({ description: 'When it started' })
   @Property({ type: 'timestamptz' })
   startedAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it ended; null while RUNNING' })
   @Property({ type: 'timestamptz', nullable: true })
   finishedAt?: Date | null;
 
-  @Field(() => Float, { nullable: true, description: 'Size of the archive file in bytes' })
+  @Field(() => BytesScalar, { nullable: true, description: 'Size of the archive file; null while RUNNING' })
   @Property({ type: new BigIntType('number'), nullable: true })
   sizeBytes?: number | null;
 
@@ -47,7 +48,7 @@ export class Backup {
   @Property({ type: 'text', nullable: true })
   sha256?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why it FAILED; null otherwise' })
   @Property({ type: 'text', nullable: true })
   error?: string | null;
 

@@ -15,30 +15,30 @@ import { Node } from '../schema/node';
 export class Finding {
   [OptionalProps]?: 'riskLevel' | 'createdAt' | 'evidence' | 'source' | 'observedAt' | 'subjectEmail' | 'subjectIp' | 'subjectName' | 'createdById';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The finding's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   @Property({ type: 'uuid' })
   investigationId!: string;
 
-  @Field()
+  @Field({ description: 'What was found, 1–2,000 characters' })
   @Property({ type: 'text' })
   summary!: string;
 
-  @Field(() => JSONScalar, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: 'Supporting data as given (JSON, at most 64 KB)' })
   @Property({ type: 'json', nullable: true })
   evidence?: unknown = null;
 
-  @Field(() => RiskLevel)
+  @Field(() => RiskLevel, { description: 'How serious the finding is' })
   @Enum({ items: () => RiskLevel, type: 'text' })
   riskLevel: RiskLevel = RiskLevel.MEDIUM;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Where the finding came from (tool, feed, report)' })
   @Property({ type: 'text', nullable: true })
   source?: string | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the finding was observed, when known' })
   @Property({ type: 'timestamptz', nullable: true })
   observedAt?: Date | null = null;
 
@@ -54,7 +54,7 @@ export class Finding {
   @Property({ type: 'uuid', nullable: true })
   createdById?: string | null = null;
 
-  @Field()
+  @Field({ description: 'When it was added to the investigation' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 }

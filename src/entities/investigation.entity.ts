@@ -14,15 +14,15 @@ import { Node } from '../schema/node';
 export class Investigation {
   [OptionalProps]?: 'status' | 'riskLevel' | 'tags' | 'version' | 'createdAt' | 'updatedAt' | 'description' | 'trigger' | 'assigneeId' | 'closedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The investigation's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field()
+  @Field({ description: '3–200 characters' })
   @Property({ type: 'text' })
   title!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text, at most 10,000 characters' })
   @Property({ type: 'text', nullable: true })
   description?: string | null = null;
 
@@ -30,11 +30,11 @@ export class Investigation {
   @Property({ type: 'text', nullable: true })
   trigger?: string | null = null;
 
-  @Field(() => InvestigationStatus)
+  @Field(() => InvestigationStatus, { description: 'Where it stands in the workflow (see InvestigationStatus)' })
   @Enum({ items: () => InvestigationStatus, type: 'text' })
   status: InvestigationStatus = InvestigationStatus.OPEN;
 
-  @Field(() => RiskLevel)
+  @Field(() => RiskLevel, { description: 'How serious it is' })
   @Enum({ items: () => RiskLevel, type: 'text' })
   riskLevel: RiskLevel = RiskLevel.MEDIUM;
 
@@ -45,7 +45,7 @@ export class Investigation {
   @Property({ type: 'uuid' })
   createdById!: string;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: 'At most 20 tags of 1–50 characters, in the order given' })
   @Property({ type: ArrayType })
   tags: string[] = [];
 
@@ -53,11 +53,11 @@ export class Investigation {
   @Property({ type: 'integer' })
   version: number = 1;
 
-  @Field()
+  @Field({ description: 'When it was opened' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
-  @Field()
+  @Field({ description: 'When it or one of its findings, actions or notes last changed' })
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
 

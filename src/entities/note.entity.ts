@@ -9,7 +9,7 @@ import { Node } from '../schema/node';
 export class Note {
   [OptionalProps]?: 'createdAt' | 'authorId';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The note's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -20,11 +20,11 @@ export class Note {
   @Property({ type: 'uuid', nullable: true })
   authorId?: string | null = null;
 
-  @Field()
+  @Field({ description: 'The comment, 1–10,000 characters' })
   @Property({ type: 'text' })
   body!: string;
 
-  @Field()
+  @Field({ description: 'When it was written' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 }

@@ -10,23 +10,23 @@ import { Node } from '../schema/node';
 export class RecommendedAction {
   [OptionalProps]?: 'status' | 'detail' | 'ownerId' | 'dueAt' | 'createdById' | 'createdAt' | 'updatedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The action's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The id of the investigation it belongs to (the object: `investigation`)' })
   @Property({ type: 'uuid' })
   investigationId!: string;
 
-  @Field()
+  @Field({ description: '3–200 characters' })
   @Property({ type: 'text' })
   title!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text, at most 10,000 characters' })
   @Property({ type: 'text', nullable: true })
   detail?: string | null = null;
 
-  @Field(() => ActionStatus)
+  @Field(() => ActionStatus, { description: 'Where it stands (see ActionStatus)' })
   @Enum({ items: () => ActionStatus, type: 'text' })
   status: ActionStatus = ActionStatus.PROPOSED;
 
@@ -34,18 +34,18 @@ export class RecommendedAction {
   @Property({ type: 'uuid', nullable: true })
   ownerId?: string | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it should be done, when set' })
   @Property({ type: 'timestamptz', nullable: true })
   dueAt?: Date | null = null;
 
   @Property({ type: 'uuid', nullable: true })
   createdById?: string | null = null;
 
-  @Field()
+  @Field({ description: 'When it was recommended' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 
-  @Field()
+  @Field({ description: 'When its status last changed' })
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
 import { Node } from '../schema/node';
 
 /**
@@ -12,27 +13,28 @@ import { Node } from '../schema/node';
 export class Session {
   [OptionalProps]?: 'createdAt' | 'lastSeenAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The session's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The id of the user it belongs to (the object: `user`)' })
   @Property({ type: 'uuid' })
   userId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Sensitive(Sensitivity.PII)
+  @Field(() => String, { nullable: true, description: 'The address it signed in from' })
   @Property({ type: 'text', nullable: true })
   ip?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The User-Agent it signed in with' })
   @Property({ type: 'text', nullable: true })
   userAgent?: string | null;
 
-  @Field()
+  @Field({ description: 'When it signed in' })
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
-  @Field()
+  @Field({ description: 'When it was last used' })
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   lastSeenAt: Date = new Date();
 

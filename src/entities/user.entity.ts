@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Role } from '../permissions/roles';
+import { Sensitive, Sensitivity } from '../schema/sensitive';
 import { Node } from '../schema/node';
 
 /**
@@ -13,19 +14,20 @@ import { Node } from '../schema/node';
 export class User {
   [OptionalProps]?: 'disabled' | 'mfaEnabled' | 'createdAt' | 'updatedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The account's id (a UUID)" })
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
-  @Field()
+  @Sensitive(Sensitivity.PII)
+  @Field({ description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'text' })
   email!: string;
 
-  @Field()
+  @Field({ description: 'Display name' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: "The role, which decides the permissions; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'text' })
   role!: Role;
 
@@ -33,7 +35,7 @@ export class User {
   @Property({ type: 'text', lazy: false })
   passwordHash!: string;
 
-  @Field()
+  @Field({ description: "A disabled account cannot sign in and has no sessions; another user's needs ADMIN_ACCESS" })
   @Property({ type: 'boolean', default: false })
   disabled: boolean = false;
 
@@ -53,7 +55,7 @@ export class User {
   @Property({ type: 'integer', nullable: true })
   mfaLastStep?: number | null;
 
-  @Field()
+  @Field({ description: 'When the account was created' })
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 

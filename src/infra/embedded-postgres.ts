@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { userInfo } from 'node:os';
+import { removeEmbeddedEndpoint, writeEmbeddedEndpoint } from './embedded-endpoint';
 import { findFreePort } from './net';
 import type { Logger } from './logger';
 
@@ -114,10 +115,14 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     await client.end();
   }
   log.info({ port }, 'embedded PostgreSQL is ready');
+  const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  // The CLI beside this process connects to this server instead of starting a second one.
+  await writeEmbeddedEndpoint(dataDir, url);
   return {
-    url: `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+    url,
     stop: async () => {
       process.removeListener('exit', killOnExit);
+      await removeEmbeddedEndpoint(dataDir);
       await pg.stop();
     },
   };

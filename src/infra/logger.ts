@@ -1,89 +1,97 @@
+import { createHash } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { normalizeStatement } from './slow-statements';
 
 export type { Logger } from 'pino';
 
 /**
- * Paths whose values never reach a log line: credentials, tokens and personal data.
- * Keys are matched at any of the listed depths.
+ * Paths whose values never reach a log line, for objects that are no GraphQL input (request
+ * headers, and values logged under a credential's name). GraphQL variables are redacted by meaning
+ * before they are logged (`redactVariables`, from the `@sensitive` marks of the schema).
  */
 export const REDACTED_PATHS = [
-  'password',
-  'newPassword',
-  'currentPassword',
-  'otp',
-  'token',
-  'accessToken',
-  'refreshToken',
-  'secret',
-  'authorization',
-  'subjectEmail',
-  'subjectIp',
-  'subjectName',
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
-  'variables.password',
-  'variables.otp',
-  'variables.refreshToken',
-  'variables.input.password',
-  'variables.input.subjectEmail',
-  'variables.input.subjectIp',
-  'variables.input.subjectName',
-  '*.password',
-  '*.otp',
-  '*.token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.secret',
-  '*.authorization',
-  '*.subjectEmail',
-  '*.subjectIp',
-  '*.subjectName',
-  '*.newPassword',
-  '*.currentPassword',
-  '*.cookie',
-  '*.*.password',
-  '*.*.otp',
-  '*.*.token',
-  '*.*.refreshToken',
-  '*.*.subjectEmail',
-  '*.*.subjectIp',
-  '*.*.subjectName',
-];
-
-/**
- * Keys whose values {@link redactSecrets} replaces at any depth (pino's own paths stop at a fixed
- * depth; GraphQL variables nest as deep as the client likes).
- */
-export const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'password',
-  'newpassword',
-  'currentpassword',
-  'otp',
-  'token',
-  'accesstoken',
-  'refreshtoken',
-  'secret',
+  'headers.cookie',
   'authorization',
-  'cookie',
-  'otpauthuri',
-  'subjectemail',
-  'subjectip',
-  'subjectname',
-]);
+  'password',
+  'token',
+  'refreshToken',
+  'accessToken',
+  'secret',
+  '*.authorization',
+  '*.password',
+  '*.token',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.secret',
+];
 
 const REDACTED = '[redacted]';
 
-/** A copy of `value` with every {@link SECRET_KEYS} entry replaced, at any depth (case-insensitive). */
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 20) return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : redactSecrets(v, depth + 1)]),
-    );
+/** Own properties of a PostgreSQL error (as MikroORM's DriverException copies them) that hold no values. */
+interface DatabaseErrorLike extends Error {
+  code?: unknown;
+  sqlState?: unknown;
+  constraint?: unknown;
+  table?: unknown;
+  column?: unknown;
+  schema?: unknown;
+  routine?: unknown;
+  severity?: unknown;
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+function isDatabaseError(error: unknown): error is DatabaseErrorLike {
+  if (!(error instanceof Error)) return false;
+  const e = error as DatabaseErrorLike;
+  return (typeof e.code === 'string' && SQLSTATE.test(e.code) && (e.routine !== undefined || e.severity !== undefined)) || e.sqlState !== undefined;
+}
+
+/**
+ * A statement's id: a hash of its text with every literal taken out (MikroORM inlines values into
+ * the statement, and the driver's message starts with it), so the same statement always has the
+ * same id and the id says nothing about the values.
+ */
+function statementId(message: string): string | undefined {
+  const end = message.lastIndexOf(' - ', message.includes('\n - detail:') ? message.indexOf('\n - detail:') : message.length);
+  if (end <= 0) return undefined;
+  return createHash('sha256').update(normalizeStatement(message.slice(0, end))).digest('hex').slice(0, 16);
+}
+
+/**
+ * How errors are logged. A database error (MikroORM's DriverException, or the driver's own) is
+ * logged by class, SQLSTATE, constraint, table and column names and a statement id, never with its
+ * message, detail or stack: they carry the statement with every value inlined and the offending
+ * values (`Key (email)=(…) already exists`), and the stack repeats the message (a value can even
+ * look like a stack frame). Anything else as pino logs errors, with
+ * its cause logged the same way.
+ */
+export function serializeError(error: unknown, depth = 0): unknown {
+  if (isDatabaseError(error)) {
+    return {
+      type: error.name,
+      sqlState: typeof error.code === 'string' ? error.code : error.sqlState,
+      constraint: error.constraint,
+      table: error.table,
+      column: error.column,
+      statementId: statementId(error.message),
+    };
   }
-  return value;
+  if (!(error instanceof Error)) return error;
+  const serialized = pino.stdSerializers.err(error) as Record<string, unknown>;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause !== undefined && depth < 5) {
+    serialized.cause = serializeError(cause, depth + 1);
+    // pino folds the causes' messages and stacks into the outer ones; a database cause must not.
+    if (isDatabaseError(cause)) {
+      serialized.message = error.message;
+      serialized.stack = error.stack;
+    }
+  }
+  return serialized;
 }
 
 /**
@@ -97,8 +105,8 @@ export function withoutLevelKey(fields: Record<string, unknown>): Record<string,
 }
 
 /**
- * Creates the process logger: JSON lines with exactly one `level` key, secrets and personal data
- * redacted.
+ * Creates the process logger: JSON lines with exactly one `level` key, credentials redacted,
+ * database errors without values.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -107,6 +115,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: 'vigil' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: REDACTED },
+      serializers: { err: serializeError, error: serializeError },
       formatters: { level: (label) => ({ level: label }), log: withoutLevelKey },
     },
     destination,

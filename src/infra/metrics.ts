@@ -52,8 +52,36 @@ export interface VigilMetrics {
    * refused by a lockout before any check are not counted.
    */
   credentialChecks: Counter<'kind'>;
+  /** `vigil_websocket_disconnects_total{code}`: websocket closes by close code (unusual codes as `other`). */
+  wsDisconnects: Counter<'code'>;
   /** Reads the database pool at scrape time (`vigil_db_pool_connections{state}`, `vigil_db_pool_max`). */
   observePool(snapshot: () => PoolSnapshot | undefined): void;
+  /**
+   * Reads the health components at scrape time: `vigil_health_component_status{component}`
+   * (0 UP, 1 DEGRADED, 2 DOWN), the series the alert rules in ops/ watch.
+   */
+  observeHealth(snapshot: () => Promise<readonly ComponentStatus[]>): void;
+  /** Reads the last successful backup at scrape time (`vigil_backup_last_success_timestamp_seconds`; absent before the first). */
+  observeLastBackup(snapshot: () => Promise<Date | null>): void;
+  /** Reads the last audit-chain verification at scrape time (`vigil_audit_chain_ok`: 1 intact, 0 broken; absent before the first). */
+  observeAuditChain(snapshot: () => boolean | null): void;
+}
+
+/** One health component as the metrics see it. */
+export interface ComponentStatus {
+  component: string;
+  status: 'UP' | 'DEGRADED' | 'DOWN';
+}
+
+/** The value `vigil_health_component_status` gives each status. */
+export const HEALTH_STATUS_VALUE: Readonly<Record<ComponentStatus['status'], number>> = { UP: 0, DEGRADED: 1, DOWN: 2 };
+
+/** Close codes counted under their own label; anything else (clients may send any 3000–4999) is `other`. */
+const KNOWN_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1008, 1009, 1011, 1013, 4400, 4401, 4403, 4408, 4409, 4429, 4499, 4500, 4008]);
+
+/** The label a websocket close code is counted under. */
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
 }
 
 /** Creates the metrics of one server on a fresh registry, with the process defaults. */
@@ -62,6 +90,44 @@ export function createMetrics(): VigilMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'vigil_' });
   const registers = [registry];
   let poolSnapshot: (() => PoolSnapshot | undefined) | undefined;
+  let healthSnapshot: (() => Promise<readonly ComponentStatus[]>) | undefined;
+  let lastBackupSnapshot: (() => Promise<Date | null>) | undefined;
+  let auditChainSnapshot: (() => boolean | null) | undefined;
+  // A scrape must answer even when a dependency hangs or fails: the gauge is then left out.
+  const settle = <T>(read: () => Promise<T>): Promise<T | undefined> =>
+    Promise.race([read().catch(() => undefined), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref())]);
+
+  new Gauge({
+    name: 'vigil_health_component_status',
+    help: 'Health of each component: 0 UP, 1 DEGRADED, 2 DOWN',
+    labelNames: ['component'],
+    registers,
+    async collect() {
+      const components = healthSnapshot ? await settle(healthSnapshot) : undefined;
+      this.reset();
+      for (const c of components ?? []) this.set({ component: c.component }, HEALTH_STATUS_VALUE[c.status]);
+    },
+  });
+  new Gauge({
+    name: 'vigil_backup_last_success_timestamp_seconds',
+    help: 'When the last successful backup finished (Unix seconds)',
+    registers,
+    async collect() {
+      const at = lastBackupSnapshot ? await settle(lastBackupSnapshot) : undefined;
+      this.reset();
+      if (at) this.set(at.getTime() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'vigil_audit_chain_ok',
+    help: 'Result of the last audit-chain verification: 1 intact, 0 broken',
+    registers,
+    collect() {
+      const ok = auditChainSnapshot?.();
+      this.reset();
+      if (ok !== null && ok !== undefined) this.set(ok ? 1 : 0);
+    },
+  });
 
   new Gauge({
     name: 'vigil_db_pool_connections',
@@ -140,8 +206,18 @@ export function createMetrics(): VigilMetrics {
       labelNames: ['kind'],
       registers,
     }),
+    wsDisconnects: new Counter({ name: 'vigil_websocket_disconnects_total', help: 'Websocket connections closed, by close code', labelNames: ['code'], registers }),
     observePool(snapshot) {
       poolSnapshot = snapshot;
+    },
+    observeHealth(snapshot) {
+      healthSnapshot = snapshot;
+    },
+    observeLastBackup(snapshot) {
+      lastBackupSnapshot = snapshot;
+    },
+    observeAuditChain(snapshot) {
+      auditChainSnapshot = snapshot;
     },
   };
 }

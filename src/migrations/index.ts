@@ -7,6 +7,7 @@ import { Migration20261123004000_alerts } from './Migration20261123004000_alerts
 import { Migration20261123006000_backups } from './Migration20261123006000_backups';
 import { Migration20261206110000_identity_hardening } from './Migration20261206110000_identity_hardening';
 import { Migration20261206120000_backup_operations } from './Migration20261206120000_backup_operations';
+import { Migration20261206130000_settings } from './Migration20261206130000_settings';
 
 /**
  * Every migration in the order it runs; listed explicitly so the same list works from TypeScript
@@ -21,4 +22,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123006000_backups', class: Migration20261123006000_backups },
   { name: 'Migration20261206110000_identity_hardening', class: Migration20261206110000_identity_hardening },
   { name: 'Migration20261206120000_backup_operations', class: Migration20261206120000_backup_operations },
+  { name: 'Migration20261206130000_settings', class: Migration20261206130000_settings },
 ];

@@ -44,6 +44,8 @@ export const nodeRules: Record<string, NodeRule> = {
   SecurityAudit: permission(Permission.ADMIN_ACCESS),
   CacheStats: permission(Permission.ADMIN_ACCESS),
   DatabaseStats: permission(Permission.ADMIN_ACCESS),
+  SystemSettings: permission(Permission.ADMIN_ACCESS),
+  SystemSettingsChange: permission(Permission.ADMIN_ACCESS),
 };
 
 /** Whether the viewer may see this object of type `typename` through `node`. */

@@ -1,14 +1,17 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import type { Context } from '../context';
 import { ErrorCode } from '../errors';
-import { redactSecrets, type Logger } from '../infra/logger';
+import type { Logger } from '../infra/logger';
+import { redactVariables } from './redact-variables';
 
 /**
  * One JSON line per GraphQL operation over HTTP: time, level, requestId, userId, operationName,
- * operationType, durationMs, outcome (`ok`, or the error codes) and the variables with every
- * credential and personal-data field replaced (`redactSecrets`, with pino's redaction behind it).
+ * operationType, durationMs, outcome (`ok`, or the error codes) and the variables, with every value
+ * bound to an argument or input field marked `@sensitive` replaced, whatever the variable is called
+ * (`redactVariables`); variables of a document that did not parse are not logged at all.
  */
-export function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
+export function loggingPlugin(logger: Logger, schema: GraphQLSchema): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ request }) {
       if (!logger.isLevelEnabled('info')) return {};
@@ -18,7 +21,7 @@ export function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
         async didResolveOperation({ operation }) {
           operationType = operation?.operation ?? null;
         },
-        async willSendResponse({ response, contextValue: ctx, operationName }) {
+        async willSendResponse({ response, contextValue: ctx, operationName, document }) {
           const body = response.body;
           const errors = body.kind === 'single' ? body.singleResult.errors : body.initialResult.errors;
           const codes = [...new Set((errors ?? []).map((e) => String(e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR)))];
@@ -30,7 +33,7 @@ export function loggingPlugin(logger: Logger): ApolloServerPlugin<Context> {
             operationType,
             durationMs: Math.round((performance.now() - started) * 100) / 100,
             outcome: codes.length ? codes.join(',') : 'ok',
-            variables: request.variables ? redactSecrets(request.variables) : undefined,
+            variables: request.variables ? redactVariables(schema, document, request.variables) : undefined,
           };
           if (internal) logger.error(entry, 'graphql operation failed');
           else logger.info(entry, 'graphql operation');

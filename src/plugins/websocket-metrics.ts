@@ -1,12 +1,18 @@
 import type { ExecutionResult } from 'graphql';
 import type { WebSocketServer } from 'ws';
-import type { VigilMetrics } from '../infra/metrics';
+import { closeCodeLabel, type VigilMetrics } from '../infra/metrics';
 
-/** Keeps `vigil_websocket_connections` equal to the sockets open on this server. */
+/**
+ * Keeps `vigil_websocket_connections` equal to the sockets open on this server and counts each
+ * close in `vigil_websocket_disconnects_total{code}`.
+ */
 export function observeWebsocketConnections(wsServer: WebSocketServer, metrics: VigilMetrics): void {
   wsServer.on('connection', (socket) => {
     metrics.wsConnections.inc();
-    socket.once('close', () => metrics.wsConnections.dec());
+    socket.once('close', (code: number) => {
+      metrics.wsConnections.dec();
+      metrics.wsDisconnects.inc({ code: closeCodeLabel(code) });
+    });
   });
 }
 

@@ -1,7 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { AlertResolver } from './alerts/alert.resolver';
 import { AuditChainVerification } from './audit/audit.types';
-import { AuditResolver } from './audit/audit.resolver';
+import { AuditLogResolver, AuditResolver } from './audit/audit.resolver';
 import { AuthResolver } from './auth/auth.resolver';
 import { BackupProgressResolver, BackupResolver } from './backups/backup.resolver';
 import { HealthComponentResolver, HealthResolver } from './health/health.resolver';
@@ -13,6 +13,7 @@ import { NodeResolver } from './node/node.resolver';
 import { singletonIdResolver } from './node/singleton-id.resolver';
 import { ObservabilityResolver } from './observability/observability.resolver';
 import { CacheStats, DatabaseStats, SecurityAudit } from './observability/observability.types';
+import { SettingsChangeResolver, SettingsResolver } from './settings/settings.resolver';
 import { UserResolver } from './users/user.resolver';
 
 /** Every resolver class of the schema; an area adds its own. */
@@ -34,6 +35,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   BackupResolver,
   BackupProgressResolver,
   AuditResolver,
+  AuditLogResolver,
   singletonIdResolver(AuditChainVerification, 'AuditChainVerification'),
   AlertResolver,
+  SettingsResolver,
+  SettingsChangeResolver,
 ];

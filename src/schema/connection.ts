@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { BadUserInputError } from '../errors';
+import { isUuid } from '../infra/ids';
 
 /**
  * Relay page information (cursor-connections specification): whether more items follow or precede
@@ -170,7 +171,9 @@ export function encodeCursor(values: CursorValues): string {
 
 /**
  * Reads a cursor made by {@link encodeCursor}; a tampered or foreign cursor is BAD_USER_INPUT
- * naming `after`.
+ * naming `argument` (`after` unless given). Values are short strings without U+0000 or finite
+ * numbers, and a cursor of a sort key and an id ends with a well-formed id (a UUID), so nothing
+ * malformed reaches PostgreSQL, which would answer it with an error rather than an empty page.
  */
 export function decodeCursor(cursor: string, arity: number, argument: 'after' | 'before' = 'after'): CursorValues {
   try {
@@ -178,7 +181,8 @@ export function decodeCursor(cursor: string, arity: number, argument: 'after' | 
     if (
       Array.isArray(values) &&
       values.length === arity &&
-      values.every((v) => (typeof v === 'string' && v.length <= 200) || (typeof v === 'number' && Number.isFinite(v)))
+      values.every((v) => (typeof v === 'string' && v.length <= 200 && !v.includes('\u0000')) || (typeof v === 'number' && Number.isFinite(v))) &&
+      (arity < 2 || isUuid(values[arity - 1]))
     ) {
       return values as CursorValues;
     }

@@ -68,12 +68,57 @@ export enum OrderDirection {
 registerEnumType(InvestigationStatus, {
   name: 'InvestigationStatus',
   description: 'OPEN → IN_PROGRESS → ESCALATED → CLOSED; back to OPEN from IN_PROGRESS, de-escalation to IN_PROGRESS, close from any status, reopen CLOSED → IN_PROGRESS',
+  valuesConfig: {
+    OPEN: { description: 'New, nobody works on it yet' },
+    IN_PROGRESS: { description: 'Being worked on' },
+    ESCALATED: { description: 'Handed up for a decision' },
+    CLOSED: { description: 'Done; takes no edits, findings or actions until reopened' },
+  },
 });
-registerEnumType(RiskLevel, { name: 'RiskLevel', description: 'LOW < MEDIUM < HIGH < CRITICAL' });
+registerEnumType(RiskLevel, {
+  name: 'RiskLevel',
+  description: 'How serious something is, lowest first: LOW < MEDIUM < HIGH < CRITICAL',
+  valuesConfig: {
+    LOW: { description: 'Minor' },
+    MEDIUM: { description: 'Needs attention (the default)' },
+    HIGH: { description: 'Serious' },
+    CRITICAL: { description: 'Needs attention now' },
+  },
+});
 registerEnumType(ActionStatus, {
   name: 'ActionStatus',
   description: 'PROPOSED → APPROVED → IN_PROGRESS → DONE; PROPOSED or APPROVED → REJECTED',
+  valuesConfig: {
+    PROPOSED: { description: 'Recommended, not yet approved' },
+    APPROVED: { description: 'Approved, not started' },
+    IN_PROGRESS: { description: 'Being carried out' },
+    DONE: { description: 'Carried out (final)' },
+    REJECTED: { description: 'Not to be carried out (final)' },
+  },
 });
-registerEnumType(ExportFormat, { name: 'ExportFormat' });
-registerEnumType(InvestigationOrderField, { name: 'InvestigationOrderField' });
-registerEnumType(OrderDirection, { name: 'OrderDirection' });
+registerEnumType(ExportFormat, {
+  name: 'ExportFormat',
+  description: 'The file format of an export',
+  valuesConfig: {
+    JSON: { description: 'One JSON document' },
+    CSV: { description: 'Comma-separated values with a header row' },
+  },
+});
+registerEnumType(InvestigationOrderField, {
+  name: 'InvestigationOrderField',
+  description: 'What `investigations(orderBy:)` sorts on; ties are broken by id',
+  valuesConfig: {
+    CREATED_AT: { description: 'When it was opened' },
+    UPDATED_AT: { description: 'When it last changed' },
+    RISK_LEVEL: { description: 'Risk level, LOW < MEDIUM < HIGH < CRITICAL' },
+    TITLE: { description: 'Title, by character' },
+  },
+});
+registerEnumType(OrderDirection, {
+  name: 'OrderDirection',
+  description: 'Which way a list is sorted',
+  valuesConfig: {
+    ASC: { description: 'Smallest, oldest or first in the alphabet first' },
+    DESC: { description: 'Largest, newest or last in the alphabet first' },
+  },
+});

@@ -1,5 +1,5 @@
-import { GraphQLScalarType } from 'graphql';
-import { BigIntResolver, DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { BuildSchemaOptions } from 'type-graphql';
 
 type ScalarsTypeMap = NonNullable<BuildSchemaOptions['scalarsMap']>[number];
@@ -50,7 +50,65 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   },
 });
 
-export { BigIntResolver as BigIntScalar, JSONResolver as JSONScalar };
+const INTEGER_TEXT = /^-?\d{1,30}$/;
+
+/** A whole number from what the server holds (bigint, safe integer or decimal text); a TypeError otherwise. */
+function wholeNumber(value: unknown, scalar: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && INTEGER_TEXT.test(value)) return BigInt(value);
+  throw new TypeError(`${scalar} cannot represent ${String(value)}`);
+}
+
+/** Reads a client's whole number: decimal text, or a JSON number that is a safe integer. */
+function parseWholeNumber(value: unknown, scalar: string): bigint {
+  if ((typeof value === 'string' && INTEGER_TEXT.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value))) return BigInt(value);
+  throw new GraphQLError(`${scalar} must be a whole number (as decimal text)`, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+/**
+ * `BigInt`: a whole number that may pass 2^53, sent as decimal text (`"9007199254740993"`), so no
+ * JSON parser rounds it; clients type it `string` (codegen.yml). Input takes decimal text or a
+ * safe-integer JSON number and reaches resolvers as decimal text.
+ */
+export const BigIntScalar = new GraphQLScalarType<string, string>({
+  name: 'BigInt',
+  description:
+    'A whole number that may pass 2^53 (sequence numbers, counters), sent as decimal text such as "9007199254740993" so that no JSON parser rounds it. Input: decimal text, or a JSON number up to 2^53 − 1.',
+  serialize: (value) => wholeNumber(value, 'BigInt').toString(),
+  parseValue: (value) => parseWholeNumber(value, 'BigInt').toString(),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING && ast.kind !== Kind.INT) throw new GraphQLError('BigInt must be a whole number (as decimal text)', { nodes: ast, extensions: { code: 'BAD_USER_INPUT' } });
+    return parseWholeNumber(ast.kind === Kind.INT ? Number(ast.value) : ast.value, 'BigInt').toString();
+  },
+});
+
+/**
+ * `Bytes`: a size in bytes, a non-negative whole number sent as a JSON number (exact up to
+ * 2^53 − 1 bytes, 8 PiB): sizes are shown and compared, not counted to the last byte past that.
+ */
+export const BytesScalar = new GraphQLScalarType<number, number>({
+  name: 'Bytes',
+  description: 'A size in bytes: a non-negative whole number, sent as a JSON number (exact up to 2^53 − 1, 8 PiB)',
+  serialize: (value) => {
+    const n = typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TypeError(`Bytes cannot represent ${String(value)}`);
+    return n;
+  },
+  parseValue: (value) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new GraphQLError('Bytes must be a non-negative whole number', { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    return value;
+  },
+  parseLiteral: (ast) => {
+    const n = ast.kind === Kind.INT ? Number(ast.value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw new GraphQLError('Bytes must be a non-negative whole number', { nodes: ast, extensions: { code: 'BAD_USER_INPUT' } });
+    return n;
+  },
+});
+
+export { JSONResolver as JSONScalar };
 
 /** TypeScript types that map to a scalar without an explicit `() => Scalar`. */
 export const scalarsMap: ScalarsTypeMap[] = [{ type: Date, scalar: DateTimeScalar }];

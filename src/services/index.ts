@@ -31,6 +31,11 @@ import { UserService } from './users/user.service';
 import { BackupService } from './backups/backup.service';
 import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
+import { SettingsService } from './settings/settings.service';
+import { maintenanceCheck } from './settings/maintenance-check';
+import { maintenanceFence } from './settings/maintenance-fence';
+import { alertThresholdsView, backupPolicyView, identityView } from './settings/live-views';
+import { systemMeta } from '../context';
 
 /** Every instance's monitor asks for the last backup; the shared cache lets them ask the database once. */
 const lastBackupThroughCache = (backups: BackupFreshnessSource, cache: VigilCache): BackupFreshnessSource => ({
@@ -69,6 +74,8 @@ export interface Services {
   backups: BackupService;
   /** Alerts: raising, dedup, acknowledgement, escalation, silences, delivery and the live feed. */
   alerts: AlertService;
+  /** Runtime settings (live on every instance), their history, and the cluster-wide maintenance state. */
+  settings: SettingsService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -105,24 +112,67 @@ export function createServices(deps: ServiceDeps): Services {
     orm,
     pubsub: deps.pubsub,
     logger: logger.child({ component: 'audit' }),
-    retentionDays: config.audit.retentionDays,
+    retentionDays: (): number => settings.values.retention.auditRetentionDays,
     retentionSchedule: config.audit.retentionSchedule,
     verifySchedule: config.audit.verifySchedule,
   });
   health.addCheck(auditChainCheck(audit, { maxAgeHours: h.auditVerifyMaxAgeHours }));
+  const settings: SettingsService = new SettingsService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'settings' }), audit, instanceId });
+  health.addCheck(maintenanceCheck(settings));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
   const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
-  const auth = new AuthService({ config, orm, logger: logger.child({ component: 'auth' }), audit, connections, signingKey: resolveSigningKey(config), metrics });
+  const auth = new AuthService({
+    config,
+    orm,
+    logger: logger.child({ component: 'auth' }),
+    audit,
+    connections,
+    signingKey: resolveSigningKey(config),
+    metrics,
+    settings: identityView(config, settings),
+  });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
-  const backups = new BackupService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'backups' }), audit, instanceId });
-  health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), { degradedHours: config.backups.maxAgeHours, downHours: h.backupDownHours }));
+  const backups = new BackupService({
+    config,
+    orm,
+    pubsub: deps.pubsub,
+    logger: logger.child({ component: 'backups' }),
+    audit,
+    instanceId,
+    policy: backupPolicyView(settings),
+    fence: maintenanceFence(settings),
+    metrics,
+  });
+  settings.onChange((next, previous) => {
+    const [a, b] = [next.values.retention, previous.values.retention];
+    if (a.backupSchedule !== b.backupSchedule || a.drillSchedule !== b.drillSchedule) backups.reschedule();
+  });
+  // Read at each check: the freshness limit is a runtime setting.
+  const freshness = { get degradedHours() { return settings.values.retention.backupMaxAgeHours; }, downHours: h.backupDownHours };
+  health.addCheck(backupFreshnessCheck(lastBackupThroughCache(backups, cache), freshness));
   health.addCheck(backupToolCheck(backups));
-  const alerts = createAlertService({ config, orm, pubsub: deps.pubsub, redis, logger: logger.child({ component: 'alerts' }), audit, investigations, health });
-  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts };
+  const alerts = createAlertService({
+    config,
+    orm,
+    pubsub: deps.pubsub,
+    redis,
+    logger: logger.child({ component: 'alerts' }),
+    audit,
+    investigations,
+    health,
+    thresholds: alertThresholdsView(settings),
+    metrics,
+  });
+  settings.setAlertRaiser((data) => alerts.raise(systemMeta('systemSettingsChanged'), data));
+  metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
+  metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);
+  metrics.observeAuditChain(() => audit.lastVerification()?.ok ?? null);
+  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
 }
 
 /** Starts background work (monitors, schedules) once the server listens. */
 export function startServices(services: Services): void {
+  services.settings.start();
   services.health.start();
   services.audit.start();
   services.connections.start();
@@ -138,4 +188,5 @@ export async function stopServices(services: Services): Promise<void> {
   services.dbStats.stop();
   await services.connections.stop();
   await services.backups.stop();
+  await services.settings.stop();
 }

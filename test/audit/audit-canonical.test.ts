@@ -38,12 +38,13 @@ describe('canonical audit content', () => {
     expect(entryHash({ ...base, at: '2026-11-23T05:00:00.123001Z' })).not.toBe(hash);
   });
 
-  it.each(['subjectEmail', 'subject_ip', 'SubjectName', 'password', 'passwordHash', 'newPassword', 'refreshToken', 'token', 'otp', 'mfaSecret', 'otpauthUri', 'authorization'])(
+  // Personal data by its `@sensitive(kind: PII)` mark in the schema (an account's email too), credentials by mark or word.
+  it.each(['subjectEmail', 'subject_ip', 'SubjectName', 'email', 'password', 'passwordHash', 'newPassword', 'refreshToken', 'token', 'otp', 'mfaSecret', 'otpauthUri', 'authorization'])(
     'should treat %s as sensitive',
     (key) => expect(isSensitiveKey(key)).toBe(true),
   );
 
-  it.each(['title', 'footprint', 'email', 'subject', 'description', 'status', 'tokensIssued'])('should not treat %s as sensitive', (key) =>
+  it.each(['title', 'footprint', 'subject', 'name', 'description', 'status', 'tokensIssued'])('should not treat %s as sensitive', (key) =>
     expect(isSensitiveKey(key)).toBe(false),
   );
 

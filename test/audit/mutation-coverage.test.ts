@@ -38,6 +38,7 @@ const AUDITED_MUTATIONS: Record<string, { file: string; action: string }> = {
   verifyBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_VERIFY' },
   restoreBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_RESTORE' },
   deleteBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_DELETE' },
+  updateSystemSettings: { file: 'test/settings/settings-api.test.ts', action: 'SYSTEM_SETTINGS_UPDATE' },
 };
 
 /** Ways a test reads committed audit entries. */

@@ -13,7 +13,9 @@ import { adminMeta, finished, mutateData, seedDemoData, tableDigests } from './b
  * Tables a restore legitimately changes afterwards: the audit entry of the restore itself, and the
  * alert the alerts area raises on BACKUP_RESTORED / BACKUP_FAILED.
  */
-const AFTER_RESTORE = ['audit_log', 'alert', 'alert_delivery'];
+// Written by the restore itself after (or around) pg_restore: its audit entries and alerts, and the
+// maintenance lease it holds (entered and left as new settings versions with history entries).
+const AFTER_RESTORE = ['audit_log', 'alert', 'alert_delivery', 'system_settings_state', 'system_settings_change'];
 
 describe('BackupService', () => {
   let server: TestServer;
@@ -89,10 +91,12 @@ describe('BackupService', () => {
     expect(result.safetyBackup?.trigger).toBe(BackupTrigger.PRE_RESTORE);
     expect(await tableDigests(url, AFTER_RESTORE)).toEqual(before);
 
-    // The backup's audit entry (+1) and the restore's (+1) follow the restored chain, which verifies.
+    // The backup's audit entry (+1), the restore's (+1) and the end of its maintenance lease (+1)
+    // follow the restored chain, which verifies.
     const audit = await withClient(url, (c) => c.query<{ n: string; action: string }>(`select count(*)::text as n, max(action) filter (where seq = (select max(seq) from audit_log)) as action from audit_log`));
-    expect(Number(audit.rows[0]!.n)).toBe(Number(auditBefore.rows[0]!.n) + 2);
-    expect(audit.rows[0]!.action).toBe('BACKUP_RESTORE');
+    expect(Number(audit.rows[0]!.n)).toBe(Number(auditBefore.rows[0]!.n) + 3);
+    const lastTwo = await withClient(url, (c) => c.query<{ action: string }>(`select action from audit_log order by seq desc limit 2`));
+    expect(lastTwo.rows.map((r) => r.action)).toEqual(['MAINTENANCE_EXIT', 'BACKUP_RESTORE']);
     expect(await server.services.audit.verifyChain()).toMatchObject({ ok: true });
 
     await next;
@@ -190,8 +194,12 @@ describe('BackupService', () => {
     expect(await tableDigests(url, AFTER_RESTORE)).toEqual(before);
     const trap = await withClient(url, (c) => c.query(`select 1 from pg_class where relname = 'trap'`));
     expect(trap.rows).toEqual([]);
-    const last = await withClient(url, (c) => c.query(`select action, outcome from audit_log order by seq desc limit 1`));
-    expect(last.rows[0]).toEqual({ action: 'BACKUP_RESTORE', outcome: 'FAILED' });
+    // The restore's outcome, then the end of its maintenance lease.
+    const last = await withClient(url, (c) => c.query(`select action, outcome from audit_log order by seq desc limit 2`));
+    expect(last.rows).toEqual([
+      { action: 'MAINTENANCE_EXIT', outcome: 'SUCCESS' },
+      { action: 'BACKUP_RESTORE', outcome: 'FAILED' },
+    ]);
     expect(await server.services.audit.verifyChain()).toMatchObject({ ok: true });
   });
 

@@ -7,7 +7,9 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type ActionInput = {
   /** At most 10,000 characters */
   detail?: string | null | undefined;
+  /** When it should be done */
   dueAt?: string | null | undefined;
+  /** Who is to carry it out; must be an active account */
   ownerId?: string | number | null | undefined;
   /** 3–200 characters */
   title: string;
@@ -15,17 +17,26 @@ export type ActionInput = {
 
 /** PROPOSED → APPROVED → IN_PROGRESS → DONE; PROPOSED or APPROVED → REJECTED */
 export type ActionStatus =
+  /** Approved, not started */
   | 'APPROVED'
+  /** Carried out (final) */
   | 'DONE'
+  /** Being carried out */
   | 'IN_PROGRESS'
+  /** Recommended, not yet approved */
   | 'PROPOSED'
+  /** Not to be carried out (final) */
   | 'REJECTED';
 
+/** Narrows `alerts`; all given conditions must hold */
 export type AlertFilter = {
   /** First seen at or after */
   from?: string | null | undefined;
+  /** Only alerts of this level */
   level?: AlertLevel | null | undefined;
+  /** Only alerts of this source */
   source?: string | null | undefined;
+  /** Only alerts in this status */
   status?: AlertStatus | null | undefined;
   /** First seen before */
   to?: string | null | undefined;
@@ -33,22 +44,34 @@ export type AlertFilter = {
 
 /** How serious an alert is, lowest first */
 export type AlertLevel =
+  /** Needs attention now; escalates while unacknowledged */
   | 'CRITICAL'
+  /** Needs attention */
   | 'ERROR'
+  /** For the record */
   | 'INFO'
+  /** May need attention */
   | 'WARNING';
 
 /** Which alerts a silence mutes: every field given must match; labels must all be present */
 export type AlertMatcherInput = {
+  /** Alerts with this fingerprint */
   fingerprint?: string | null | undefined;
+  /** Alerts carrying all these labels (a flat JSON object) */
   labels?: unknown;
+  /** Alerts of this level */
   level?: AlertLevel | null | undefined;
+  /** Alerts of this source */
   source?: string | null | undefined;
 };
 
+/** Where an alert stands: ACTIVE → ACKNOWLEDGED → RESOLVED */
 export type AlertStatus =
+  /** Someone is on it; escalation stops */
   | 'ACKNOWLEDGED'
+  /** Raised, nobody has acknowledged it */
   | 'ACTIVE'
+  /** Dealt with */
   | 'RESOLVED';
 
 /** Criteria for audit entries; they combine (AND) */
@@ -59,8 +82,11 @@ export type AuditLogFilter = {
   actorId?: string | number | null | undefined;
   /** Entries at or after this time */
   from?: string | null | undefined;
+  /** Only entries with this outcome */
   outcome?: AuditOutcome | null | undefined;
+  /** Only entries about this resource id */
   resourceId?: string | null | undefined;
+  /** Only entries about this kind of resource */
   resourceType?: string | null | undefined;
   /** Case-insensitive text in the action, resource type or id, actor email or reason (at most 200 characters) */
   text?: string | null | undefined;
@@ -70,26 +96,56 @@ export type AuditLogFilter = {
 
 /** How the audited attempt ended */
 export type AuditOutcome =
+  /** A permission or limit refused it */
   | 'DENIED'
+  /** It was allowed but did not succeed (bad input, conflict, error) */
   | 'FAILED'
+  /** It was done */
   | 'SUCCESS';
 
-export type BackupStatus =
+/** The step a backup is at, in the order they come */
+export type BackupPhase =
+  /** SUCCEEDED */
+  | 'DONE'
+  /** pg_dump is writing the archive (bytesWritten grows) */
+  | 'DUMPING'
+  /** FAILED (see error) */
   | 'FAILED'
+  /** Checksum and manifest */
+  | 'FINALIZING'
+  /** Taking the consistent snapshot */
+  | 'SNAPSHOT'
+  /** Accepted; the archive is being set up (a running backup read from its row shows this) */
+  | 'STARTING';
+
+/** Where a backup stands */
+export type BackupStatus =
+  /** Ended without a usable archive (see `error`) */
+  | 'FAILED'
+  /** pg_dump is writing it */
   | 'RUNNING'
+  /** Complete, with its checksum and manifest */
   | 'SUCCEEDED';
 
+/** Why a backup was made */
 export type BackupTrigger =
+  /** Someone asked for it (createBackup or the CLI) */
   | 'MANUAL'
+  /** The safety backup a restore takes before it touches the database */
   | 'PRE_RESTORE'
+  /** The backup schedule */
   | 'SCHEDULED';
 
+/** Why a backup was verified */
 export type BackupVerificationKind =
+  /** A scheduled restore drill */
   | 'DRILL'
+  /** Someone asked (verifyBackup or the CLI) */
   | 'VERIFY';
 
 /** A new investigation */
 export type CreateInvestigationInput = {
+  /** Who is to work on it; must be an active account */
   assigneeId?: string | number | null | undefined;
   /** At most 10,000 characters */
   description?: string | null | undefined;
@@ -105,41 +161,55 @@ export type CreateInvestigationInput = {
 
 /** A new account; its role may not be above your own */
 export type CreateUserInput = {
+  /** Sign-in address; unique, case-insensitive */
   email: string;
+  /** Display name, 1–200 characters */
   name: string;
   /** At least 12 characters */
   password: string;
+  /** No higher than your own */
   role: Role;
 };
 
+/** The file format of an export */
 export type ExportFormat =
+  /** Comma-separated values with a header row */
   | 'CSV'
+  /** One JSON document */
   | 'JSON';
 
 /** A finding to add to an investigation */
 export type FindingInput = {
   /** At most 64 KB of JSON */
   evidence?: unknown;
+  /** When it was observed, when known */
   observedAt?: string | null | undefined;
   /** MEDIUM when omitted */
   riskLevel?: RiskLevel | null | undefined;
   /** At most 200 characters */
   source?: string | null | undefined;
+  /** Personal data of the subject (shown only with ACCESS_PII) */
   subjectEmail?: string | null | undefined;
   /** IPv4 or IPv6 */
   subjectIp?: string | null | undefined;
+  /** Personal data of the subject (shown only with ACCESS_PII) */
   subjectName?: string | null | undefined;
   /** 1–2,000 characters */
   summary: string;
 };
 
+/** How a component or the whole platform is doing, best first */
 export type HealthStatus =
+  /** Working with a problem (a non-critical component is down, or one is slow) */
   | 'DEGRADED'
+  /** Not working (for the platform: a critical component is down) */
   | 'DOWN'
+  /** Working normally */
   | 'UP';
 
 /** Narrows `investigations`; all given conditions must hold */
 export type InvestigationFilter = {
+  /** Assigned to this user */
   assigneeId?: string | number | null | undefined;
   /** Created at or after */
   createdFrom?: string | null | undefined;
@@ -157,36 +227,60 @@ export type InvestigationFilter = {
 
 /** How to sort `investigations`; ties are broken by id in the same direction */
 export type InvestigationOrder = {
+  /** Ascending or descending (DESC when omitted) */
   direction?: OrderDirection;
+  /** What to sort on */
   field: InvestigationOrderField;
 };
 
+/** What `investigations(orderBy:)` sorts on; ties are broken by id */
 export type InvestigationOrderField =
+  /** When it was opened */
   | 'CREATED_AT'
+  /** Risk level, LOW < MEDIUM < HIGH < CRITICAL */
   | 'RISK_LEVEL'
+  /** Title, by character */
   | 'TITLE'
+  /** When it last changed */
   | 'UPDATED_AT';
 
 /** OPEN → IN_PROGRESS → ESCALATED → CLOSED; back to OPEN from IN_PROGRESS, de-escalation to IN_PROGRESS, close from any status, reopen CLOSED → IN_PROGRESS */
 export type InvestigationStatus =
+  /** Done; takes no edits, findings or actions until reopened */
   | 'CLOSED'
+  /** Handed up for a decision */
   | 'ESCALATED'
+  /** Being worked on */
   | 'IN_PROGRESS'
+  /** New, nobody works on it yet */
   | 'OPEN';
 
+/** Which way a list is sorted */
 export type OrderDirection =
+  /** Smallest, oldest or first in the alphabet first */
   | 'ASC'
+  /** Largest, newest or last in the alphabet first */
   | 'DESC';
 
+/** What a role allows; `myPermissions` lists the signed-in user's */
 export type Permission =
+  /** Read findings' personal data (subject*); every read is audited */
   | 'ACCESS_PII'
+  /** Manage users, backups and alerts; read health details and statistics */
   | 'ADMIN_ACCESS'
+  /** Read and verify the audit trail */
   | 'AUDIT_ACCESS'
+  /** Open investigations */
   | 'CREATE_INVESTIGATIONS'
+  /** Delete investigations */
   | 'DELETE_INVESTIGATIONS'
+  /** Export investigations and audit entries */
   | 'EXPORT_DATA'
+  /** Change investigations, add findings, actions and notes; acknowledge and resolve alerts */
   | 'MODIFY_INVESTIGATIONS'
+  /** Read investigations, findings, actions and notes */
   | 'READ_INVESTIGATIONS'
+  /** Change system settings, restore and delete backups */
   | 'SYSTEM_CONFIG';
 
 /** A new alert; source defaults to "api", fingerprint to a hash of source and title */
@@ -195,27 +289,50 @@ export type RaiseAlertInput = {
   fingerprint?: string | null | undefined;
   /** A flat JSON object */
   labels?: unknown;
+  /** How serious it is */
   level: AlertLevel;
+  /** More detail, at most 10,000 characters */
   message?: string | null | undefined;
+  /** What raised it; "api" when omitted */
   source?: string | null | undefined;
+  /** One line, 1–200 characters */
   title: string;
 };
 
-/** LOW < MEDIUM < HIGH < CRITICAL */
+/** How serious something is, lowest first: LOW < MEDIUM < HIGH < CRITICAL */
 export type RiskLevel =
+  /** Needs attention now */
   | 'CRITICAL'
+  /** Serious */
   | 'HIGH'
+  /** Minor */
   | 'LOW'
+  /** Needs attention (the default) */
   | 'MEDIUM';
 
-/** A user role; each holds the permissions of the roles below it */
+/** A user role, lowest first; each holds the permissions of the roles below it */
 export type Role =
+  /** + audit trail, health details, backups, user management */
   | 'ADMIN'
+  /** + creates and modifies investigations */
   | 'ANALYST'
+  /** + deletes investigations */
   | 'INVESTIGATOR'
+  /** + reads personal data, exports */
   | 'SENIOR_ANALYST'
+  /** + system configuration, restores */
   | 'SUPER_ADMIN'
+  /** Reads investigations */
   | 'VIEWER';
+
+/** The result of one security check */
+export type SecurityCheckStatus =
+  /** Must be changed; counts 10 in the risk score */
+  | 'FAIL'
+  /** Nothing to do */
+  | 'PASS'
+  /** Worth changing; counts 5 in the risk score */
+  | 'WARN';
 
 /** Changes to an investigation; omitted fields stay as they are */
 export type UpdateInvestigationInput = {
@@ -223,6 +340,7 @@ export type UpdateInvestigationInput = {
   assigneeId?: string | number | null | undefined;
   /** At most 10,000 characters; null clears it */
   description?: string | null | undefined;
+  /** The new risk level */
   riskLevel?: RiskLevel | null | undefined;
   /** Must be an allowed transition (see InvestigationStatus) */
   status?: InvestigationStatus | null | undefined;
@@ -238,6 +356,7 @@ export type UpdateInvestigationInput = {
 export type UpdateUserInput = {
   /** Disabling revokes every session of the account */
   disabled?: boolean | null | undefined;
+  /** New display name */
   name?: string | null | undefined;
   /** Not your own, and not above your own */
   role?: Role | null | undefined;
@@ -581,7 +700,7 @@ export type BackupProgressSubscriptionVariables = Exact<{
 }>;
 
 
-export type BackupProgressSubscription = { backupProgress: { id: string, backupId: string, phase: string, bytesWritten: number, status: BackupStatus, error: string | null } };
+export type BackupProgressSubscription = { backupProgress: { id: string, backupId: string, phase: BackupPhase, bytesWritten: number, status: BackupStatus, error: string | null } };
 
 export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -816,17 +935,17 @@ export type InvestigationUpdatedSubscription = { investigationUpdated: { id: str
 export type SecurityAuditQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: string, checks: Array<{ name: string, status: string, message: string }> } | null };
+export type SecurityAuditQuery = { securityAudit: { riskScore: number, riskLevel: RiskLevel, checks: Array<{ name: string, status: SecurityCheckStatus, message: string }> } | null };
 
 export type CacheStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: number, misses: number, hitRatePercent: number, invalidations: number, redisConnected: boolean } | null };
+export type CacheStatsQuery = { cacheStats: { enabled: boolean, hits: string, misses: string, hitRatePercent: number, invalidations: string, redisConnected: boolean } | null };
 
 export type DbStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: number | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } | null };
+export type DbStatsQuery = { dbStats: { databaseName: string, sizeBytes: number, cacheHitRatioPercent: number | null, slowStatementThresholdMs: number, checkedAt: string, connections: Array<{ state: string, count: number }>, largestTables: Array<{ name: string, totalBytes: number, rowEstimate: string | null }>, slowStatements: Array<{ statement: string, count: number, maxMs: number, meanMs: number, lastSeenAt: string }>, pool: { used: number, free: number, pending: number, max: number } | null } | null };
 
 export type HealthStatusOnlyQueryVariables = Exact<{ [key: string]: never; }>;
 

@@ -48,6 +48,7 @@ const ACCESS: Record<string, Access> = {
   'Query.backup': Permission.ADMIN_ACCESS,
   'Query.dbStats': Permission.ADMIN_ACCESS,
   'Query.systemSettings': Permission.ADMIN_ACCESS,
+  'Query.systemSettingsHistory': Permission.ADMIN_ACCESS,
   // A random id names nothing: null without an error only for a caller who may see every type
   // such an id could name; anyone else gets the denial a hidden object would get (no oracle).
   'Query.node': [Permission.READ_INVESTIGATIONS, Permission.MODIFY_INVESTIGATIONS, Permission.AUDIT_ACCESS, Permission.ADMIN_ACCESS],
@@ -91,6 +92,7 @@ const ACCESS: Record<string, Access> = {
   'Subscription.alertUpdated': 'signedIn',
   'Subscription.investigationUpdated': Permission.READ_INVESTIGATIONS,
   'Subscription.backupProgress': Permission.ADMIN_ACCESS,
+  'Subscription.systemSettingsChanged': Permission.ADMIN_ACCESS,
 };
 
 /**

@@ -15,7 +15,8 @@ describe('investigations: batched loading', () => {
 
   beforeAll(async () => {
     // No background health checks: every statement counted belongs to the request.
-    server = await startTestServer({ env: { VIGIL_HEALTH_INTERVAL_MS: '0' } });
+    // No background health checks, settings re-read once a minute: the statements counted belong to the request.
+    server = await startTestServer({ env: { VIGIL_HEALTH_INTERVAL_MS: '0', VIGIL_SETTINGS_POLL_MS: '60000' } });
     await seedDemo(server.orm, { users: server.services.users, audit: server.services.audit }, {
       investigations: 60,
       findingsPer: 4,
@@ -30,6 +31,13 @@ describe('investigations: batched loading', () => {
     knex.off('query', onQuery);
     await server.close();
   });
+
+  /**
+   * Statements that are not the query's own: authentication's session lookup (a valid session is
+   * remembered for a moment, so one request reads it and the next may not) and the settings'
+   * catch-up read, which runs on a timer.
+   */
+  const BACKGROUND = /\b(session|system_settings_state)\b/;
 
   /** The SQL statements one request ran. */
   async function statementsOf<T>(run: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
@@ -56,7 +64,7 @@ describe('investigations: batched loading', () => {
     const fifty = await deepPage(50);
     // Authentication's own statements (the session lookup) are not counted: a valid session is
     // remembered for a moment, so the second request may not read it again.
-    const notSession = (sql: string[]) => sql.filter((s) => !/\bsession\b/.test(s));
+    const notSession = (sql: string[]) => sql.filter((s) => !BACKGROUND.test(s));
     expect(notSession(fifty.sql).length).toBe(notSession(five.sql).length);
     const own = (sql: string[]) => notSession(sql).filter((s) => /\b(investigation|finding|recommended_action|note|user)\b/.test(s));
     // The page read with what its nodes select (total count, findings, actions, assignee and
@@ -108,5 +116,68 @@ describe('investigations: batched loading', () => {
     expect(users(fifty.sql)).toBeLessThanOrEqual(2);
     expect(fifty.sql.length).toBeLessThanOrEqual(five.sql.length);
     expect(fifty.sql.length).toBeLessThanOrEqual(10);
+  }, 120_000);
+
+  const DEEP_BACKWARD = `query DeepBackward($last: Int) {
+    investigations(last: $last) {
+      totalCount
+      pageInfo { hasPreviousPage startCursor }
+      edges { node { id title assignee { id email } createdBy { id email }
+        findings(last: 3) { totalCount pageInfo { hasPreviousPage } edges { node { id summary } } }
+        actions { id status } notes { id body } } }
+    }
+  }`;
+
+  it('pages backward (last/before) with the same statements as forward, for 5 and for 50', async () => {
+    const backward = (last: number) =>
+      statementsOf(async () => {
+        const res = await graphql<{ investigations: { edges: { node: { findings: { totalCount: number; edges: unknown[]; pageInfo: { hasPreviousPage: boolean } } } }[] } }>(
+          server.url,
+          DEEP_BACKWARD,
+          { last },
+          { token },
+        );
+        expect(res.errors).toBeUndefined();
+        const edges = res.data!.investigations.edges;
+        expect(edges).toHaveLength(last);
+        expect(edges.every((e) => e.node.findings.edges.length === 3 && e.node.findings.totalCount === 4 && e.node.findings.pageInfo.hasPreviousPage)).toBe(true);
+      });
+    const five = await backward(5);
+    const fifty = await backward(50);
+    const forward = await deepPage(50);
+    const own = (sql: string[]) => sql.filter((s) => !BACKGROUND.test(s));
+    expect(own(fifty.sql)).toHaveLength(own(five.sql).length);
+    expect(own(fifty.sql)).toHaveLength(own(forward.sql).length);
+    // The page with its findings, users and actions in one statement, notes in one more.
+    expect(own(fifty.sql)).toHaveLength(2);
+  }, 120_000);
+
+  it('answers each child\'s parent and each foreign id\'s object without a statement per row', async () => {
+    const query = `query Parents($first: Int) {
+      investigations(first: $first) { edges { node { id
+        findings(first: 3) { edges { node { id investigation { id updatedAt } } } }
+        actions { id investigation { id } }
+        notes { id investigation { id } }
+      } } }
+    }`;
+    const run = (first: number) =>
+      statementsOf(async () => {
+        const res = await graphql<{ investigations: { edges: { node: { id: string; findings: { edges: { node: { investigation: { id: string } } }[] } } }[] } }>(
+          server.url,
+          query,
+          { first },
+          { token },
+        );
+        expect(res.errors).toBeUndefined();
+        for (const { node } of res.data!.investigations.edges) {
+          expect(node.findings.edges.every((e) => e.node.investigation.id === node.id)).toBe(true);
+        }
+      });
+    const five = await run(5);
+    const fifty = await run(50);
+    const own = (sql: string[]) => sql.filter((s) => !BACKGROUND.test(s));
+    // The parents come from the page itself: no statement beyond the page's and the notes'.
+    expect(own(fifty.sql)).toHaveLength(own(five.sql).length);
+    expect(own(fifty.sql)).toHaveLength(2);
   }, 120_000);
 });

@@ -65,15 +65,19 @@ describe('observability for administrators', () => {
   });
 
   it('cacheStats counts the hits of repeated dbStats reads', async () => {
-    const before = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!;
+    // Counters are BigInt: decimal text on the wire.
+    const counters = (stats: { hits: string; misses: string }) => ({ hits: Number(stats.hits), misses: Number(stats.misses) });
+    const before = counters((await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!);
     await graphql(server.url, DbStatsDocument, undefined, { token: admin });
     await graphql(server.url, DbStatsDocument, undefined, { token: admin });
-    const after = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!;
-    expect(after.enabled).toBe(true);
-    expect(after.redisConnected).toBe(true);
+    const stats = (await graphql(server.url, CacheStatsDocument, undefined, { token: admin })).data!.cacheStats!;
+    expect(typeof stats.hits).toBe('string');
+    const after = counters(stats);
+    expect(stats.enabled).toBe(true);
+    expect(stats.redisConnected).toBe(true);
     expect(after.hits).toBeGreaterThanOrEqual(before.hits + 1);
     expect(after.hits + after.misses).toBeGreaterThanOrEqual(before.hits + before.misses + 2);
-    expect(after.hitRatePercent).toBeCloseTo((after.hits / (after.hits + after.misses)) * 100, 1);
+    expect(stats.hitRatePercent).toBeCloseTo((after.hits / (after.hits + after.misses)) * 100, 1);
   });
 
   it('health shows components and details to ADMIN_ACCESS only', async () => {

@@ -79,7 +79,7 @@ describe('health when Redis and the database go away', () => {
   it('starts UP with every component checked', async () => {
     const report = await until((r) => r.status === HealthStatus.UP);
     expect(report.status).toBe(HealthStatus.UP);
-    expect(report.components.map((c) => c.name).sort()).toEqual(['auditChain', 'backupTool', 'backups', 'database', 'disk', 'eventLoop', 'memory', 'redis']);
+    expect(report.components.map((c) => c.name).sort()).toEqual(['auditChain', 'backupTool', 'backups', 'database', 'disk', 'eventLoop', 'maintenance', 'memory', 'redis']);
     expect(component(report, 'database').detail).toMatch(/round trip [\d.]+ ms; pool \d+ in use, \d+ idle, 0 waiting \(max 10\)/);
     expect(component(report, 'memory').observedUnit).toBe('%');
     expect(component(report, 'disk').detail).toMatch(/data [\d.]+% free/);

@@ -83,7 +83,7 @@ describe('structured logs of GraphQL operations', () => {
     for (const value of Object.values(secrets)) expect(log.text).not.toContain(value);
 
     const login = log.lines().find((l) => l.requestId === 'log-trace-3' && l.operationName === 'LoginForLogs');
-    expect(login?.variables).toEqual({ email: 'nobody@example.org', password: '[redacted]', otp: '[redacted]' });
+    expect(login?.variables).toEqual({ email: '[redacted]', password: '[redacted]', otp: '[redacted]' });
     const refresh = log.lines().find((l) => l.requestId === 'log-trace-4' && l.operationName === 'RefreshForLogs');
     expect(refresh?.variables).toEqual({ refreshToken: '[redacted]' });
     const finding = log.lines().find((l) => l.requestId === 'log-trace-5' && l.operationName === 'AddFindingForLogs');
@@ -93,7 +93,8 @@ describe('structured logs of GraphQL operations', () => {
         subjectEmail: '[redacted]',
         subjectIp: '[redacted]',
         subjectName: '[redacted]',
-        evidence: { nested: [{ subjectEmail: '[redacted]', password: '[redacted]' }] },
+        // Free-form JSON can hold anything: it is not logged at all.
+        evidence: '[redacted]',
       },
     });
     expect(finding?.outcome).toEqual(expect.stringMatching(/UNAUTHENTICATED|FORBIDDEN/));

@@ -20,32 +20,32 @@ export class AlertResolver {
   alerts(
     @Ctx() ctx: Context,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
-    @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter | null,
+    @Arg('filter', () => AlertFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AlertFilter | null,
   ): Promise<Page<Alert>> {
     return ctx.services.alerts.list(ctx.em, { ...page, filter });
   }
 
   @Query(() => Alert, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): one alert; null for an unknown id' })
-  alert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert | null> {
+  alert(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The alert's id" }) id: string): Promise<Alert | null> {
     return ctx.services.alerts.get(ctx.em, id);
   }
 
   @Mutation(() => Alert, { description: 'ADMIN_ACCESS: raises an alert, or counts a repeat within the cooldown' })
-  async raiseAlert(@Ctx() ctx: Context, @Arg('input', () => RaiseAlertInput) input: RaiseAlertInput): Promise<Alert> {
+  async raiseAlert(@Ctx() ctx: Context, @Arg('input', () => RaiseAlertInput, { description: 'What to raise' }) input: RaiseAlertInput): Promise<Alert> {
     const { alert } = await ctx.services.alerts.raise(requestMeta(ctx), input);
     return alert;
   }
 
   @Mutation(() => Alert, { description: 'MODIFY_INVESTIGATIONS: ACTIVE → ACKNOWLEDGED; stops escalation' })
-  acknowledgeAlert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Alert> {
+  acknowledgeAlert(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The alert's id" }) id: string): Promise<Alert> {
     return ctx.services.alerts.acknowledge(requestMeta(ctx), id);
   }
 
   @Mutation(() => Alert, { description: 'MODIFY_INVESTIGATIONS: → RESOLVED' })
   resolveAlert(
     @Ctx() ctx: Context,
-    @Arg('id', () => ID) id: string,
-    @Arg('resolution', () => String, { nullable: true }) resolution?: string | null,
+    @Arg('id', () => ID, { description: "The alert's id" }) id: string,
+    @Arg('resolution', () => String, { nullable: true, description: 'What was done about it' }) resolution?: string | null,
   ): Promise<Alert> {
     return ctx.services.alerts.resolve(requestMeta(ctx), id, resolution);
   }
@@ -55,15 +55,15 @@ export class AlertResolver {
   })
   silenceAlerts(
     @Ctx() ctx: Context,
-    @Arg('matcher', () => AlertMatcherInput) matcher: AlertMatcherInput,
-    @Arg('until', () => Date, { nullable: true }) until?: Date | null,
-    @Arg('reason', () => String, { nullable: true }) reason?: string | null,
+    @Arg('matcher', () => AlertMatcherInput, { description: 'Which alerts to mute' }) matcher: AlertMatcherInput,
+    @Arg('until', () => Date, { nullable: true, description: 'When the silence ends; omitted: when a matching alert resolves' }) until?: Date | null,
+    @Arg('reason', () => String, { nullable: true, description: 'Why; kept with the silence' }) reason?: string | null,
   ): Promise<AlertSilence> {
     return ctx.services.alerts.silence(requestMeta(ctx), { ...matcher, until, reason });
   }
 
   @Mutation(() => Investigation, { description: 'CREATE_INVESTIGATIONS and MODIFY_INVESTIGATIONS: opens an investigation linked to the alert' })
-  async openInvestigationFromAlert(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Investigation> {
+  async openInvestigationFromAlert(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The alert's id" }) id: string): Promise<Investigation> {
     const { investigationId } = await ctx.services.alerts.openInvestigation(requestMeta(ctx), id);
     const investigation = await ctx.services.investigations.get(ctx.em, investigationId);
     if (!investigation) throw new NotFoundError('Investigation', investigationId);
@@ -90,8 +90,8 @@ export class AlertResolver {
   })
   alertRaised(
     @Root() alert: Alert,
-    @Arg('minLevel', () => AlertLevel, { nullable: true, defaultValue: AlertLevel.INFO }) _minLevel: AlertLevel | null,
-    @Arg('after', () => ID, { nullable: true }) _after?: string | null,
+    @Arg('minLevel', () => AlertLevel, { nullable: true, defaultValue: AlertLevel.INFO, description: 'Only alerts at or above this level' }) _minLevel: AlertLevel | null,
+    @Arg('after', () => ID, { nullable: true, description: 'The id of the last alert seen: every alert raised since comes first' }) _after?: string | null,
   ): Alert {
     return alert;
   }
@@ -107,12 +107,18 @@ export class AlertResolver {
     return alert;
   }
 
-  @FieldResolver(() => User, { nullable: true })
+  @FieldResolver(() => Investigation, { nullable: true, description: 'The investigation opened from this alert (READ_INVESTIGATIONS)' })
+  async investigation(@Root() alert: Alert, @Ctx() ctx: Context): Promise<Investigation | null> {
+    // Deleting an investigation leaves the alert's link behind: a gone one reads as none.
+    return alert.investigationId ? ctx.loaders.investigationById.load(alert.investigationId) : null;
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'Who acknowledged it; null before, or once the account is gone' })
   acknowledgedBy(@Root() alert: Alert, @Ctx() ctx: Context): Promise<User | null> | null {
     return alert.acknowledgedById ? ctx.loaders.userById.load(alert.acknowledgedById) : null;
   }
 
-  @FieldResolver(() => User, { nullable: true })
+  @FieldResolver(() => User, { nullable: true, description: 'Who resolved it; null before, or once the account is gone' })
   resolvedBy(@Root() alert: Alert, @Ctx() ctx: Context): Promise<User | null> | null {
     return alert.resolvedById ? ctx.loaders.userById.load(alert.resolvedById) : null;
   }

@@ -7,16 +7,16 @@ export const AlertConnection = ConnectionType(Alert, 'Alert');
 
 @InputType({ description: 'A new alert; source defaults to "api", fingerprint to a hash of source and title' })
 export class RaiseAlertInput {
-  @Field(() => AlertLevel)
+  @Field(() => AlertLevel, { description: 'How serious it is' })
   level!: AlertLevel;
 
-  @Field()
+  @Field({ description: 'One line, 1–200 characters' })
   title!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'More detail, at most 10,000 characters' })
   message?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What raised it; "api" when omitted' })
   source?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Repeats with the same fingerprint within the cooldown count on one alert' })
@@ -26,15 +26,15 @@ export class RaiseAlertInput {
   labels?: Record<string, unknown> | null;
 }
 
-@InputType()
+@InputType({ description: 'Narrows `alerts`; all given conditions must hold' })
 export class AlertFilter {
-  @Field(() => AlertLevel, { nullable: true })
+  @Field(() => AlertLevel, { nullable: true, description: 'Only alerts of this level' })
   level?: AlertLevel | null;
 
-  @Field(() => AlertStatus, { nullable: true })
+  @Field(() => AlertStatus, { nullable: true, description: 'Only alerts in this status' })
   status?: AlertStatus | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Only alerts of this source' })
   source?: string | null;
 
   @Field(() => Date, { nullable: true, description: 'First seen at or after' })
@@ -46,15 +46,15 @@ export class AlertFilter {
 
 @InputType({ description: 'Which alerts a silence mutes: every field given must match; labels must all be present' })
 export class AlertMatcherInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Alerts of this source' })
   source?: string | null;
 
-  @Field(() => AlertLevel, { nullable: true })
+  @Field(() => AlertLevel, { nullable: true, description: 'Alerts of this level' })
   level?: AlertLevel | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Alerts with this fingerprint' })
   fingerprint?: string | null;
 
-  @Field(() => JSONScalar, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true, description: 'Alerts carrying all these labels (a flat JSON object)' })
   labels?: Record<string, unknown> | null;
 }

@@ -1,6 +1,7 @@
-import { Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
-import type { AuditLog } from '../../entities/audit-log.entity';
+import { AuditLog } from '../../entities/audit-log.entity';
+import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import type { AuditChainVerification as Verification, AuditExportResult } from '../../services/audit/audit.service';
 import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter } from './audit.types';
@@ -11,7 +12,7 @@ export class AuditResolver {
   auditLogs(
     @Ctx() ctx: Context,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
-    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
+    @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AuditLogFilter,
   ): Promise<Page<AuditLog>> {
     return ctx.services.audit.list(ctx.em, { ...page, filter });
   }
@@ -29,8 +30,16 @@ export class AuditResolver {
   })
   exportAuditLogs(
     @Ctx() ctx: Context,
-    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter,
+    @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Which entries; all when omitted' }) filter?: AuditLogFilter,
   ): Promise<AuditExportResult> {
     return ctx.services.audit.exportLogs(requestMeta(ctx), filter);
+  }
+}
+
+@Resolver(() => AuditLog)
+export class AuditLogResolver {
+  @FieldResolver(() => User, { nullable: true, description: 'The acting user; null when the system acted or the account is gone' })
+  actor(@Root() entry: AuditLog, @Ctx() ctx: Context): Promise<User | null> | null {
+    return entry.actorId ? ctx.loaders.userById.load(entry.actorId) : null;
   }
 }

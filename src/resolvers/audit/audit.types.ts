@@ -15,13 +15,13 @@ export class AuditLogFilter {
   @Field(() => String, { nullable: true, description: 'Exact action, e.g. INVESTIGATION_UPDATE' })
   action?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Only entries about this kind of resource' })
   resourceType?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Only entries about this resource id' })
   resourceId?: string | null;
 
-  @Field(() => AuditOutcome, { nullable: true })
+  @Field(() => AuditOutcome, { nullable: true, description: 'Only entries with this outcome' })
   outcome?: AuditOutcome | null;
 
   @Field(() => Date, { nullable: true, description: 'Entries at or after this time' })
@@ -57,10 +57,10 @@ export class AuditExport {
   @Field({ description: 'Always "jsonl"' })
   format!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many entries it holds' })
   count!: number;
 
-  @Field()
+  @Field({ description: 'The entries as JSON Lines' })
   content!: string;
 
   @Field({ description: 'SHA-256 (hex) of content' })

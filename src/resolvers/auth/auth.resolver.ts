@@ -2,9 +2,11 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'ty
 import { requestMeta, type Context } from '../../context';
 import { Session } from '../../entities/session.entity';
 import { User } from '../../entities/user.entity';
+import { NotFoundError } from '../../errors';
 import { Permission, permissionsOf } from '../../permissions/roles';
 import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
 import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 @Resolver(() => Session)
 export class AuthResolver {
@@ -23,6 +25,13 @@ export class AuthResolver {
     return ctx.services.auth.sessionsOf(ctx.viewer!.id);
   }
 
+  @FieldResolver(() => User, { description: 'Whose session it is' })
+  async user(@Root() session: Session, @Ctx() ctx: Context): Promise<User> {
+    const user = await ctx.loaders.userById.load(session.userId);
+    if (!user) throw new NotFoundError('User', session.userId);
+    return user;
+  }
+
   @FieldResolver(() => Boolean, { description: 'Whether this is the session of the request' })
   current(@Root() session: Session, @Ctx() ctx: Context): boolean {
     return session.id === ctx.viewer?.sessionId;
@@ -30,16 +39,18 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'Anyone: signs in; `otp` is needed when the account has MFA' })
   login(
-    @Arg('email', () => String) email: string,
-    @Arg('password', () => String) password: string,
-    @Arg('otp', () => String, { nullable: true }) otp: string | null | undefined,
+    @Sensitive(Sensitivity.PII, 'email') @Arg('email', () => String, { description: "The account's email (case-insensitive)" }) email: string,
+    @Sensitive(Sensitivity.SECRET, 'password') @Arg('password', () => String, { description: "The account's password" }) password: string,
+    @Sensitive(Sensitivity.SECRET, 'otp')
+    @Arg('otp', () => String, { nullable: true, description: 'A six-digit TOTP code, or one of the recovery codes (each works once)' })
+    otp: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<AuthResult> {
     return ctx.services.auth.login(requestMeta(ctx), email, password, otp);
   }
 
   @Mutation(() => AuthPayload, { description: 'Anyone holding a refresh token: rotates it and issues a new access token' })
-  refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
+  refreshSession(@Sensitive(Sensitivity.SECRET, 'refreshToken') @Arg('refreshToken', () => String, { description: 'The refresh token from the last AuthPayload' }) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
     return ctx.services.auth.refresh(requestMeta(ctx), refreshToken);
   }
 
@@ -48,8 +59,8 @@ export class AuthResolver {
     return ctx.services.auth.logout(requestMeta(ctx));
   }
 
-  @Mutation(() => Boolean, { description: 'Signed in: ends one of your sessions; ADMIN_ACCESS: anyone\'s' })
-  revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+  @Mutation(() => Boolean, { description: "Signed in: ends one of your sessions; ADMIN_ACCESS: anyone's" })
+  revokeSession(@Arg('id', () => ID, { description: "The session's id" }) id: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.auth.revokeSession(requestMeta(ctx), id);
   }
 
@@ -62,7 +73,7 @@ export class AuthResolver {
     description:
       'Signed in: activates TOTP with a code from the enrolled secret. Prefer confirmMfaWithRecoveryCodes, which also returns the recovery codes issued (here they are issued but not shown; regenerateRecoveryCodes shows new ones)',
   })
-  async confirmMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  async confirmMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     await ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
     return true;
   }
@@ -70,14 +81,14 @@ export class AuthResolver {
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in: activates TOTP with a code from the enrolled secret and returns ten single-use recovery codes (shown only here)',
   })
-  confirmMfaWithRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  confirmMfaWithRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current code from the enrolled secret' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.confirmMfa(requestMeta(ctx), otp);
   }
 
   @Mutation(() => MfaRecoveryCodes, {
     description: 'Signed in with MFA: needs a current TOTP code; issues ten new recovery codes, and the old ones stop working',
   })
-  regenerateRecoveryCodes(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
+  regenerateRecoveryCodes(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<RecoveryCodesResult> {
     return ctx.services.auth.regenerateRecoveryCodes(requestMeta(ctx), otp);
   }
 
@@ -85,12 +96,12 @@ export class AuthResolver {
     description:
       "ADMIN_ACCESS: resets another user's lost second factor (TOTP off, recovery codes dropped) and revokes every session of that user; not your own account, nor one ranked above yours",
   })
-  resetUserMfa(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<User> {
+  resetUserMfa(@Arg('id', () => ID, { description: "The user's id" }) id: string, @Ctx() ctx: Context): Promise<User> {
     return ctx.services.auth.resetSecondFactor(requestMeta(ctx), id);
   }
 
   @Mutation(() => Boolean, { description: 'Signed in: turns TOTP off; needs a current code' })
-  disableMfa(@Arg('otp', () => String) otp: string, @Ctx() ctx: Context): Promise<boolean> {
+  disableMfa(@Sensitive(Sensitivity.SECRET, 'otp') @Arg('otp', () => String, { description: 'A current TOTP code' }) otp: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.auth.disableMfa(requestMeta(ctx), otp);
   }
 }

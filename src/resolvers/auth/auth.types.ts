@@ -1,28 +1,36 @@
 import { Field, ObjectType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 /** What a sign-in or a refresh returns. */
 @ObjectType({ simpleResolvers: true, description: 'An access token (short-lived JWT) and the refresh token that renews it' })
 export class AuthPayload {
+  @Sensitive(Sensitivity.SECRET)
   @Field({ description: 'Send as `Authorization: Bearer <accessToken>`' })
   accessToken!: string;
 
-  @Field({ description: 'Opaque; exchange it once with refreshSession (a second use revokes the session)' })
+  @Sensitive(Sensitivity.SECRET)
+  @Field({
+    description:
+      'Opaque; exchange it once with refreshSession. A second use revokes the session, unless the same client repeats it within a few seconds (it then gets the same new pair)',
+  })
   refreshToken!: string;
 
   @Field({ description: 'When the access token expires' })
   expiresAt!: Date;
 
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user' })
   user!: User;
 }
 
 /** A TOTP enrolment to confirm with `confirmMfa`. */
 @ObjectType({ simpleResolvers: true, description: 'A new TOTP secret; it becomes active once confirmMfa sees a code from it' })
 export class MfaEnrollment {
+  @Sensitive(Sensitivity.SECRET)
   @Field({ description: 'Base32 secret for manual entry' })
   secret!: string;
 
+  @Sensitive(Sensitivity.SECRET)
   @Field({ description: 'otpauth:// URI to show as a QR code' })
   otpauthUri!: string;
 }
@@ -33,6 +41,7 @@ export class MfaEnrollment {
   description: 'Ten single-use recovery codes, shown only now (only their hashes are stored); each can replace a one-time code once at sign-in',
 })
 export class MfaRecoveryCodes {
+  @Sensitive(Sensitivity.SECRET)
   @Field(() => [String], { description: 'Keep them somewhere safe; generating new ones makes these stop working' })
   recoveryCodes!: string[];
 

@@ -20,29 +20,29 @@ export class BackupResolver {
   }
 
   @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): one backup with its manifest and verifications; null for an unknown id' })
-  backup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Backup | null> {
+  backup(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string): Promise<Backup | null> {
     return ctx.services.backups.get(ctx.em, id);
   }
 
   @Mutation(() => Backup, { description: 'ADMIN_ACCESS: starts a backup; returns at once with status RUNNING' })
-  createBackup(@Ctx() ctx: Context, @Arg('label', () => String, { nullable: true }) label?: string | null): Promise<Backup> {
+  createBackup(@Ctx() ctx: Context, @Arg('label', () => String, { nullable: true, description: 'What to call it' }) label?: string | null): Promise<Backup> {
     return ctx.services.backups.create(requestMeta(ctx), { label });
   }
 
   @Mutation(() => BackupVerification, { description: 'ADMIN_ACCESS: checksum, size and a trial restore; kept as evidence' })
-  verifyBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<BackupVerification> {
+  verifyBackup(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string): Promise<BackupVerification> {
     return ctx.services.backups.verify(requestMeta(ctx), id);
   }
 
   @Mutation(() => RestoreResult, {
     description: 'SYSTEM_CONFIG: restores a backup after a PRE_RESTORE safety backup; `confirm` must repeat the id',
   })
-  restoreBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('confirm') confirm: string): Promise<RestoreOutcome> {
+  restoreBackup(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string, @Arg('confirm', { description: "The backup's id again, as a confirmation" }) confirm: string): Promise<RestoreOutcome> {
     return ctx.services.backups.restore(requestMeta(ctx), id, confirm);
   }
 
   @Mutation(() => Boolean, { description: 'SYSTEM_CONFIG: deletes a backup and its files' })
-  deleteBackup(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<boolean> {
+  deleteBackup(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string): Promise<boolean> {
     return ctx.services.backups.delete(requestMeta(ctx), id);
   }
 
@@ -50,7 +50,7 @@ export class BackupResolver {
     description: 'ADMIN_ACCESS: the state of a backup now, then each step until it SUCCEEDED or FAILED',
     subscribe: ({ args, context }) => (context as Context).services.backups.progress(String(args.id), subscriberQueue(context as Context)),
   })
-  backupProgress(@Root() event: BackupProgressEvent, @Arg('id', () => ID) _id: string): BackupProgressEvent {
+  backupProgress(@Root() event: BackupProgressEvent, @Arg('id', () => ID, { description: "The backup's id" }) _id: string): BackupProgressEvent {
     return event;
   }
 

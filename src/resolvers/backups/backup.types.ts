@@ -1,6 +1,8 @@
-import { Field, Float, ID, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Backup } from '../../entities/backup.entity';
-import { BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
+import { BackupPhaseEnum, BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
+import { BytesScalar } from '../../schema/scalars';
+import type { BackupPhase } from '../../services/backups/backup-events';
 import { ConnectionType } from '../../schema/connection';
 import { Node } from '../../schema/node';
 
@@ -14,16 +16,16 @@ export class BackupProgress {
   @Field(() => ID, { description: 'The id of the backup this is the progress of' })
   backupId!: string;
 
-  @Field({ description: 'STARTING, SNAPSHOT, DUMPING, FINALIZING, DONE or FAILED' })
-  phase!: string;
+  @Field(() => BackupPhaseEnum, { description: 'The step the backup is at' })
+  phase!: BackupPhase;
 
-  @Field(() => Float, { description: 'Bytes of the archive written so far' })
+  @Field(() => BytesScalar, { description: 'Bytes of the archive written so far' })
   bytesWritten!: number;
 
-  @Field(() => BackupStatus)
+  @Field(() => BackupStatus, { description: "The backup's status" })
   status!: BackupStatus;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why it FAILED; null otherwise' })
   error!: string | null;
 }
 
@@ -32,7 +34,7 @@ export class RestoreResult {
   @Field({ description: 'True when the database now holds the backup' })
   ok!: boolean;
 
-  @Field(() => Backup)
+  @Field(() => Backup, { description: 'The backup that was restored' })
   backup!: Backup;
 
   @Field(() => Backup, { nullable: true, description: 'The PRE_RESTORE backup taken first (null when the restore stopped before it)' })
@@ -47,9 +49,9 @@ export class RestoreResult {
   @Field(() => RestoreDatabaseState, { description: 'What the database holds now: the backup, its state before the attempt, or unknown' })
   databaseState!: RestoreDatabaseState;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Why it failed; null when ok' })
   error!: string | null;
 
-  @Field()
+  @Field({ description: 'When the restore ended' })
   finishedAt!: Date;
 }

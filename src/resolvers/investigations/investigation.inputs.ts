@@ -17,6 +17,7 @@ import {
   OrderDirection,
   RiskLevel,
 } from '../../schema/investigation.enums';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 import {
   MAX_EVIDENCE_BYTES,
   type ActionData,
@@ -61,7 +62,7 @@ export class CreateInvestigationInput implements CreateInvestigationData {
   @IsOptional()
   riskLevel?: RiskLevel | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Who is to work on it; must be an active account' })
   @IsOptional()
   @IsUUID('all', { message: 'assigneeId must be a user id' })
   assigneeId?: string | null;
@@ -95,7 +96,7 @@ export class UpdateInvestigationInput implements UpdateInvestigationData {
   @IsOptional()
   status?: InvestigationStatus | null;
 
-  @Field(() => RiskLevel, { nullable: true })
+  @Field(() => RiskLevel, { nullable: true, description: 'The new risk level' })
   @IsOptional()
   riskLevel?: RiskLevel | null;
 
@@ -132,22 +133,25 @@ export class FindingInput implements FindingData {
   @MaxLength(200)
   source?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was observed, when known' })
   @IsOptional()
   observedAt?: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Sensitive(Sensitivity.PII)
+  @Field(() => String, { nullable: true, description: 'Personal data of the subject (shown only with ACCESS_PII)' })
   @IsOptional()
   @MaxLength(320)
   @IsEmail({}, { message: 'subjectEmail must be an email address' })
   subjectEmail?: string | null;
 
+  @Sensitive(Sensitivity.PII)
   @Field(() => String, { nullable: true, description: 'IPv4 or IPv6' })
   @IsOptional()
   @IsIP(undefined, { message: 'subjectIp must be an IPv4 or IPv6 address' })
   subjectIp?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Sensitive(Sensitivity.PII)
+  @Field(() => String, { nullable: true, description: 'Personal data of the subject (shown only with ACCESS_PII)' })
   @IsOptional()
   @Length(1, 200)
   subjectName?: string | null;
@@ -164,12 +168,12 @@ export class ActionInput implements ActionData {
   @MaxLength(10_000)
   detail?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Who is to carry it out; must be an active account' })
   @IsOptional()
   @IsUUID('all', { message: 'ownerId must be a user id' })
   ownerId?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it should be done' })
   @IsOptional()
   dueAt?: Date | null;
 }
@@ -186,7 +190,7 @@ export class InvestigationFilter implements InvestigationListFilter {
   @ArrayMaxSize(4)
   riskLevel?: RiskLevel[] | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Assigned to this user' })
   @IsOptional()
   @IsUUID('all', { message: 'assigneeId must be a user id' })
   assigneeId?: string | null;
@@ -215,9 +219,9 @@ export class InvestigationFilter implements InvestigationListFilter {
 
 @InputType({ description: 'How to sort `investigations`; ties are broken by id in the same direction' })
 export class InvestigationOrder implements InvestigationListOrder {
-  @Field(() => InvestigationOrderField)
+  @Field(() => InvestigationOrderField, { description: 'What to sort on' })
   field!: InvestigationOrderField;
 
-  @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC })
+  @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC, description: 'Ascending or descending (DESC when omitted)' })
   direction!: OrderDirection;
 }

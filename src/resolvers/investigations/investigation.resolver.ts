@@ -74,7 +74,7 @@ function listIncludes(info: GraphQLResolveInfo): ListIncludes {
 @Resolver(() => Investigation)
 export class InvestigationResolver {
   @Query(() => Investigation, { nullable: true, description: 'READ_INVESTIGATIONS (null with FORBIDDEN otherwise): one investigation; null for an unknown id' })
-  investigation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Investigation | null> {
+  investigation(@Arg('id', () => ID, { description: "The investigation's id" }) id: string, @Ctx() ctx: Context): Promise<Investigation | null> {
     return ctx.services.investigations.get(ctx.em, id);
   }
 
@@ -86,14 +86,15 @@ export class InvestigationResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
-    @Arg('filter', () => InvestigationFilter, { nullable: true }) filter?: InvestigationFilter,
-    @Arg('orderBy', () => InvestigationOrder, { nullable: true }) orderBy?: InvestigationOrder,
+    @Arg('filter', () => InvestigationFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: InvestigationFilter,
+    @Arg('orderBy', () => InvestigationOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InvestigationOrder,
   ): Promise<Page<Investigation>> {
     const include = listIncludes(info);
     const result = await ctx.services.investigations.list(ctx.em, { ...page, filter, orderBy }, include);
     // What was read along with the page is handed to the loaders the nested fields use, so they
     // answer from it instead of asking the database again.
     const { loaders } = ctx;
+    for (const { node } of result.page.edges) loaders.investigationById.prime(node.id, node);
     for (const [id, user] of result.users) loaders.userById.prime(id, user);
     for (const [id, actions] of result.actions) loaders.investigationActions.prime(id, actions);
     const findings = include.findings;
@@ -105,7 +106,7 @@ export class InvestigationResolver {
   }
 
   @Mutation(() => Investigation, { description: 'CREATE_INVESTIGATIONS' })
-  createInvestigation(@Arg('input', () => CreateInvestigationInput) input: CreateInvestigationInput, @Ctx() ctx: Context): Promise<Investigation> {
+  createInvestigation(@Arg('input', () => CreateInvestigationInput, { description: 'The new investigation' }) input: CreateInvestigationInput, @Ctx() ctx: Context): Promise<Investigation> {
     return ctx.services.investigations.create(ctx.em, requestMeta(ctx), input);
   }
 
@@ -113,23 +114,23 @@ export class InvestigationResolver {
     description: 'MODIFY_INVESTIGATIONS; CONFLICT (and nothing changed) when the investigation is no longer at `expectedVersion`',
   })
   updateInvestigation(
-    @Arg('id', () => ID) id: string,
-    @Arg('expectedVersion', () => Int) expectedVersion: number,
-    @Arg('input', () => UpdateInvestigationInput) input: UpdateInvestigationInput,
+    @Arg('id', () => ID, { description: "The investigation's id" }) id: string,
+    @Arg('expectedVersion', () => Int, { description: 'The `version` the change was made against' }) expectedVersion: number,
+    @Arg('input', () => UpdateInvestigationInput, { description: 'The changes; omitted fields stay as they are' }) input: UpdateInvestigationInput,
     @Ctx() ctx: Context,
   ): Promise<Investigation> {
     return ctx.services.investigations.update(ctx.em, requestMeta(ctx), id, expectedVersion, input);
   }
 
   @Mutation(() => Boolean, { description: 'DELETE_INVESTIGATIONS; its findings, actions and notes go with it' })
-  deleteInvestigation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+  deleteInvestigation(@Arg('id', () => ID, { description: "The investigation's id" }) id: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.investigations.delete(ctx.em, requestMeta(ctx), id);
   }
 
   @Mutation(() => Finding, { description: 'MODIFY_INVESTIGATIONS; not on a CLOSED investigation' })
   addFinding(
-    @Arg('investigationId', () => ID) investigationId: string,
-    @Arg('input', () => FindingInput) input: FindingInput,
+    @Arg('investigationId', () => ID, { description: "The investigation's id" }) investigationId: string,
+    @Arg('input', () => FindingInput, { description: 'The finding' }) input: FindingInput,
     @Ctx() ctx: Context,
   ): Promise<Finding> {
     return ctx.services.investigations.addFinding(ctx.em, requestMeta(ctx), investigationId, input);
@@ -137,8 +138,8 @@ export class InvestigationResolver {
 
   @Mutation(() => RecommendedAction, { description: 'MODIFY_INVESTIGATIONS; not on a CLOSED investigation' })
   addAction(
-    @Arg('investigationId', () => ID) investigationId: string,
-    @Arg('input', () => ActionInput) input: ActionInput,
+    @Arg('investigationId', () => ID, { description: "The investigation's id" }) investigationId: string,
+    @Arg('input', () => ActionInput, { description: 'The action' }) input: ActionInput,
     @Ctx() ctx: Context,
   ): Promise<RecommendedAction> {
     return ctx.services.investigations.addAction(ctx.em, requestMeta(ctx), investigationId, input);
@@ -146,22 +147,22 @@ export class InvestigationResolver {
 
   @Mutation(() => RecommendedAction, { description: 'MODIFY_INVESTIGATIONS; an illegal transition is BAD_USER_INPUT' })
   updateActionStatus(
-    @Arg('id', () => ID) id: string,
-    @Arg('status', () => ActionStatus) status: ActionStatus,
+    @Arg('id', () => ID, { description: "The action's id" }) id: string,
+    @Arg('status', () => ActionStatus, { description: 'The new status; must be an allowed transition' }) status: ActionStatus,
     @Ctx() ctx: Context,
   ): Promise<RecommendedAction> {
     return ctx.services.investigations.updateActionStatus(ctx.em, requestMeta(ctx), id, status);
   }
 
   @Mutation(() => Note, { description: 'MODIFY_INVESTIGATIONS; body 1–10,000 characters' })
-  addNote(@Arg('investigationId', () => ID) investigationId: string, @Arg('body') body: string, @Ctx() ctx: Context): Promise<Note> {
+  addNote(@Arg('investigationId', () => ID, { description: "The investigation's id" }) investigationId: string, @Arg('body', { description: 'The comment, 1–10,000 characters' }) body: string, @Ctx() ctx: Context): Promise<Note> {
     return ctx.services.investigations.addNote(ctx.em, requestMeta(ctx), investigationId, body);
   }
 
   @Mutation(() => InvestigationExport, { description: 'EXPORT_DATA; subject* personal data only for viewers with ACCESS_PII' })
   exportInvestigation(
-    @Arg('id', () => ID) id: string,
-    @Arg('format', () => ExportFormat) format: ExportFormat,
+    @Arg('id', () => ID, { description: "The investigation's id" }) id: string,
+    @Arg('format', () => ExportFormat, { description: 'JSON or CSV' }) format: ExportFormat,
     @Ctx() ctx: Context,
   ): Promise<InvestigationExport> {
     const includePii = can(ctx.viewer, Permission.ACCESS_PII);
@@ -179,7 +180,7 @@ export class InvestigationResolver {
   })
   async investigationUpdated(
     @Root() event: InvestigationUpdatedEvent,
-    @Arg('id', () => ID) _id: string,
+    @Arg('id', () => ID, { description: "The investigation's id" }) _id: string,
     @Ctx() ctx: Context,
   ): Promise<Investigation> {
     // A subscription's context outlives a request: each event gets a fresh EntityManager and
@@ -195,12 +196,12 @@ export class InvestigationResolver {
   }
 
   // The nested fields answer with the value itself when the page primed it (see `investigations`).
-  @FieldResolver(() => User, { nullable: true })
+  @FieldResolver(() => User, { nullable: true, description: 'Who works on it; null while unassigned or once the account is gone' })
   assignee(@Root() investigation: Investigation, @Ctx() ctx: Context): User | null | Promise<User | null> {
     return investigation.assigneeId ? ctx.loaders.userById.get(investigation.assigneeId) : null;
   }
 
-  @FieldResolver(() => User)
+  @FieldResolver(() => User, { description: 'Who opened it' })
   createdBy(@Root() investigation: Investigation, @Ctx() ctx: Context): User | Promise<User> {
     const id = investigation.createdById;
     const known = (user: User | null): User => {

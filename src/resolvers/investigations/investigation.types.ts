@@ -11,13 +11,13 @@ export const FindingConnection = ConnectionType(Finding, 'Finding');
 
 @ObjectType({ simpleResolvers: true, description: 'An investigation rendered as a file; subject* data only for viewers with ACCESS_PII' })
 export class InvestigationExport {
-  @Field(() => ExportFormat)
+  @Field(() => ExportFormat, { description: 'The format asked for' })
   format!: ExportFormat;
 
   @Field({ description: 'A suggested file name' })
   filename!: string;
 
-  @Field()
+  @Field({ description: "The file's MIME type" })
   contentType!: string;
 
   @Field({ description: 'The file itself (JSON document or CSV with a header row)' })

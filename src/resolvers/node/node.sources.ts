@@ -8,6 +8,7 @@ import { Finding } from '../../entities/finding.entity';
 import { Note } from '../../entities/note.entity';
 import { RecommendedAction } from '../../entities/recommended-action.entity';
 import { Session } from '../../entities/session.entity';
+import { settingsView } from '../settings/settings.view';
 
 /** A type whose objects are rows: its ids are the rows' UUIDs (its table is in `NODE_TABLES`). */
 export interface RowNodeSource {
@@ -48,6 +49,7 @@ export const ROW_NODE_SOURCES: readonly RowNodeSource[] = [
   { typename: 'AuditLog', load: rows(AuditLog) },
   { typename: 'Backup', load: rows(Backup) },
   { typename: 'BackupVerification', load: rows(BackupVerification) },
+  { typename: 'SystemSettingsChange', load: (ctx, ids) => ctx.services.settings.changesById(ctx.em, ids) },
 ];
 
 /** `loadMany` answers an Error in place of a failed key; the first one fails the whole load. */
@@ -68,4 +70,8 @@ export const TYPED_NODE_SOURCES: readonly TypedNodeSource[] = [
   { typename: 'DatabaseStats', load: async (ctx, key) => (key === null ? ctx.services.dbStats.stats() : null) },
   { typename: 'SecurityAudit', load: async (ctx, key) => (key === null ? ctx.services.securityAudit.run() : null) },
   { typename: 'AuditChainVerification', load: async (ctx, key) => (key === null ? ctx.services.audit.verifyChain() : null) },
+  {
+    typename: 'SystemSettings',
+    load: async (ctx, key) => (key === null ? settingsView(ctx.services.settings, ctx.services.settings.current()) : null),
+  },
 ];

@@ -12,14 +12,14 @@ export class UserResolver {
   }
 
   @Mutation(() => User, { description: 'ADMIN_ACCESS: creates an account with a role no higher than your own' })
-  createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: Context): Promise<User> {
+  createUser(@Arg('input', () => CreateUserInput, { description: 'The new account' }) input: CreateUserInput, @Ctx() ctx: Context): Promise<User> {
     return ctx.services.users.create(requestMeta(ctx), input);
   }
 
   @Mutation(() => User, { description: 'ADMIN_ACCESS: changes name, role or disabled flag under the role rules' })
   updateUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Arg('id', () => ID, { description: "The user's id" }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'The changes; omitted fields stay as they are' }) input: UpdateUserInput,
     @Ctx() ctx: Context,
   ): Promise<User> {
     return ctx.services.users.update(requestMeta(ctx), id, input);

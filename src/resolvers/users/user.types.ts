@@ -3,24 +3,27 @@ import { Field, InputType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 import { Role } from '../../permissions/roles';
 import { ConnectionType } from '../../schema/connection';
+import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 /** A page of users. */
 export const UserConnection = ConnectionType(User, 'User');
 
 @InputType({ description: 'A new account; its role may not be above your own' })
 export class CreateUserInput {
-  @Field()
+  @Sensitive(Sensitivity.PII)
+  @Field({ description: 'Sign-in address; unique, case-insensitive' })
   @IsEmail()
   @MaxLength(320)
   email!: string;
 
-  @Field()
+  @Field({ description: 'Display name, 1–200 characters' })
   @Length(1, 200)
   name!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'No higher than your own' })
   role!: Role;
 
+  @Sensitive(Sensitivity.SECRET)
   @Field({ description: 'At least 12 characters' })
   @Length(12, 256)
   password!: string;
@@ -28,7 +31,7 @@ export class CreateUserInput {
 
 @InputType({ description: 'Changes to an account; omitted fields stay as they are' })
 export class UpdateUserInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'New display name' })
   @IsOptional()
   @Length(1, 200)
   name?: string | null;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AlertDelivery, type AlertDeliveryEvent } from '../../entities/alert-delivery.entity';
-import { levelAtLeast, type Alert } from '../../entities/alert.entity';
+import { AlertDelivery, type AlertChannelName, type AlertDeliveryEvent } from '../../entities/alert-delivery.entity';
+import { levelAtLeast, type Alert, type AlertLevel } from '../../entities/alert.entity';
 import type { MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import { alertMessage, type AlertChannel, type AlertMessage } from './alert-channels';
@@ -17,6 +17,11 @@ export interface AlertDelivererOptions {
   timeoutMs: number;
   /** Whether a silence mutes this alert now. */
   isSilenced: (alert: AlertMessage) => Promise<boolean>;
+  /**
+   * The lowest level a channel delivers now, read for each alert (live settings); undefined: the
+   * channel's own `minLevel`.
+   */
+  minLevelOf?: (channel: AlertChannelName) => AlertLevel | undefined;
 }
 
 const MAX_ERROR_LENGTH = 500;
@@ -36,7 +41,7 @@ export class AlertDeliverer {
   deliver(alert: Alert, event: AlertDeliveryEvent): void {
     if (this.abort.signal.aborted) return;
     const message = alertMessage(alert);
-    const channels = this.options.channels.filter((c) => levelAtLeast(message.level, c.minLevel));
+    const channels = this.options.channels.filter((c) => levelAtLeast(message.level, this.options.minLevelOf?.(c.name) ?? c.minLevel));
     if (!channels.length) return;
     const work = this.options
       .isSilenced(message)

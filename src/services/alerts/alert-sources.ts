@@ -16,8 +16,10 @@ export interface AlertSourcesOptions {
   /** With several instances, each event is handled by the one that claims it first here. */
   redis?: Redis;
   redisPrefix: string;
-  denialsThreshold: number;
-  denialsWindowSeconds: number;
+  /** Denials of one actor within the window that raise an alert; read at each denial. */
+  denialsThreshold: () => number;
+  /** Read at each denial. */
+  denialsWindowSeconds: () => number;
   /**
    * This instance's health monitor. Its component changes are taken in process: each instance
    * reports what it sees, and a Redis outage still raises its alert.
@@ -230,13 +232,13 @@ export class AlertSources {
     } else if (action === 'PERMISSION_DENIED') {
       const actor = actorId ?? ip ?? 'unknown';
       const count = await this.countDenial(actor);
-      if (count === this.options.denialsThreshold) {
+      if (count === this.options.denialsThreshold()) {
         await this.raise({
           level: AlertLevel.WARNING,
           source: 'security',
           fingerprint: `security:denials:${actor}`,
           title: 'Repeated permission denials from one actor',
-          message: `${who} was denied ${count} times within ${this.options.denialsWindowSeconds} seconds.`,
+          message: `${who} was denied ${count} times within ${this.options.denialsWindowSeconds()} seconds.`,
           labels: { action, actorId, ip, count },
         });
       }
@@ -245,7 +247,8 @@ export class AlertSources {
 
   /** Denials of one actor in the current window, cluster-wide when Redis is there. */
   private async countDenial(actor: string): Promise<number> {
-    const { redis, denialsWindowSeconds } = this.options;
+    const { redis } = this.options;
+    const denialsWindowSeconds = this.options.denialsWindowSeconds();
     if (redis) {
       try {
         const key = `${this.options.redisPrefix}alerts:denials:${actor}`;

@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import { createHash, randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { RequestMeta } from '../../context';
@@ -73,10 +74,14 @@ export interface AlertServiceDeps {
   audit: AlertAuditRecorder;
   feed: AlertFeed;
   deliverer: AlertDeliverer;
-  cooldownSeconds: number;
-  escalationSeconds: number;
+  /** Seconds within which a repeat of a fingerprint is counted on the existing alert; read at each raise. */
+  cooldownSeconds: () => number;
+  /** Seconds an ERROR or CRITICAL alert may stay ACTIVE before it escalates; read at each check. */
+  escalationSeconds: () => number;
   /** Creates the investigation for {@link AlertService.openInvestigation}. */
   openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) => Promise<{ id: string }>;
+  /** Counts new alerts (`vigil_alerts_raised_total{level}`; repeats within the cooldown are not new). */
+  metrics?: Pick<VigilMetrics, 'alertsRaised'>;
 }
 
 /** The default fingerprint: alerts with the same source and title are the same problem. */
@@ -149,7 +154,7 @@ export class AlertService {
         {
           fingerprint: input.fingerprint,
           status: { $ne: AlertStatus.RESOLVED },
-          lastSeenAt: { $gte: new Date(now.getTime() - this.deps.cooldownSeconds * 1000) },
+          lastSeenAt: { $gte: new Date(now.getTime() - this.deps.cooldownSeconds() * 1000) },
         },
         { orderBy: { lastSeenAt: 'desc' } },
       );
@@ -196,7 +201,10 @@ export class AlertService {
       return { alert, created: true };
     });
     this.publish(result.created ? AlertTopic.RAISED : AlertTopic.UPDATED, result.alert);
-    if (result.created) this.deps.deliverer.deliver(result.alert, 'RAISED');
+    if (result.created) {
+      this.deps.metrics?.alertsRaised.inc({ level: result.alert.level });
+      this.deps.deliverer.deliver(result.alert, 'RAISED');
+    }
     return result;
   }
 
@@ -308,7 +316,7 @@ export class AlertService {
     const escalated = await this.deps.orm.em.fork().transactional(async (tx) => {
       const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [ALERT_LOCKS.escalation]);
       if (!lock?.locked) return [];
-      const due = new Date(Date.now() - this.deps.escalationSeconds * 1000);
+      const due = new Date(Date.now() - this.deps.escalationSeconds() * 1000);
       const rows = await tx.find(
         Alert,
         {

@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import type { Config } from '../../config';
 import type { RequestMeta } from '../../context';
 import type { Alert } from '../../entities/alert.entity';
@@ -16,6 +17,7 @@ import { isAlertSilenced } from './alert-silences';
 import { AlertSources } from './alert-sources';
 import { AlertService, type AlertAuditRecorder } from './alert.service';
 import { AlertLevel } from '../../entities/alert.entity';
+import type { AlertChannelName } from '../../entities/alert-delivery.entity';
 
 export interface AlertServiceFactoryDeps {
   config: Config;
@@ -26,6 +28,21 @@ export interface AlertServiceFactoryDeps {
   audit: AlertAuditRecorder;
   investigations: Pick<InvestigationService, 'create'>;
   health?: HealthService;
+  /**
+   * The thresholds and channel levels in force now, read at each use (live settings swap it).
+   * @default the configuration's `alerts`
+   */
+  thresholds?: () => AlertThresholds;
+  metrics?: Pick<VigilMetrics, 'alertsRaised'>;
+}
+
+/** The alert figures a SUPER_ADMIN may change while the gateway runs. */
+export interface AlertThresholds {
+  cooldownSeconds: number;
+  escalationSeconds: number;
+  denialsThreshold: number;
+  denialsWindowSeconds: number;
+  minLevels: Record<AlertChannelName, AlertLevel>;
 }
 
 const RISK_OF_LEVEL: Record<AlertLevel, RiskLevel> = {
@@ -52,6 +69,8 @@ export function configuredChannels(config: Config, logger: Logger): AlertChannel
 export function createAlertService(deps: AlertServiceFactoryDeps): AlertService {
   const { config, orm, pubsub, logger } = deps;
   const a = config.alerts;
+  const fixed: AlertThresholds = { ...a, minLevels: a.minLevels as Record<AlertChannelName, AlertLevel> };
+  const thresholds = deps.thresholds ?? (() => fixed);
   const feed = new AlertFeed({ orm, pubsub, logger });
   const deliverer = new AlertDeliverer({
     orm,
@@ -61,6 +80,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     backoffMs: a.deliveryBackoffMs,
     timeoutMs: a.deliveryTimeoutMs,
     isSilenced: (alert) => isAlertSilenced(orm, alert),
+    minLevelOf: (channel) => thresholds().minLevels[channel],
   });
   const alerts = new AlertService({
     orm,
@@ -69,8 +89,9 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     audit: deps.audit,
     feed,
     deliverer,
-    cooldownSeconds: a.cooldownSeconds,
-    escalationSeconds: a.escalationSeconds,
+    cooldownSeconds: () => thresholds().cooldownSeconds,
+    escalationSeconds: () => thresholds().escalationSeconds,
+    metrics: deps.metrics,
     openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) =>
       deps.investigations.create(em, meta, {
         title: `Alert: ${alert.title}`.slice(0, 200),
@@ -88,8 +109,8 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
       logger,
       redis: deps.redis,
       redisPrefix: config.redisPrefix,
-      denialsThreshold: a.denialsThreshold,
-      denialsWindowSeconds: a.denialsWindowSeconds,
+      denialsThreshold: () => thresholds().denialsThreshold,
+      denialsWindowSeconds: () => thresholds().denialsWindowSeconds,
       health: deps.health,
     }),
   );

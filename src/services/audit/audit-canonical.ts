@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sensitivityOfName } from '../../schema/sensitive-marks';
 
 /** JSON as it is stored in `jsonb` and read back: what the hash is computed over. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -24,7 +25,10 @@ export function storableString(value: string, maxLength: number): string {
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
 }
 
-/** Key words that mark a credential or personal data wherever they appear in a key. */
+/**
+ * Key words that mark a credential wherever they appear in a key, for the values that are no
+ * schema element and so carry no `@sensitive` mark (`passwordHash`, `mfaSecretEncrypted` …).
+ */
 const SENSITIVE_WORDS = new Set([
   'password',
   'passwd',
@@ -38,13 +42,11 @@ const SENSITIVE_WORDS = new Set([
   'apikey',
   'pii',
 ]);
-/** Whole keys that hold a subject's personal data. */
-const SENSITIVE_KEYS = new Set(['subjectemail', 'subjectip', 'subjectname']);
-
 /**
- * Whether a key in `changes` holds personal data or a credential: `subjectEmail`, `subject_ip`,
- * `password`, `passwordHash`, `refreshToken`, `otp`, `mfaSecret` … (matched by word, so
- * `footprint` is not mistaken for an `otp`).
+ * Whether a key in `changes` holds personal data or a credential: a name marked `@sensitive` in
+ * the schema (`subjectEmail`, `email`, `password` …, also written snake_case), or a credential word
+ * (`passwordHash`, `refreshToken`, `mfaSecret` …, matched by word, so `footprint` is not mistaken
+ * for an `otp`).
  */
 export function isSensitiveKey(key: string): boolean {
   const words = key
@@ -53,7 +55,8 @@ export function isSensitiveKey(key: string): boolean {
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
-  if (SENSITIVE_KEYS.has(words.join(''))) return true;
+  const camel = words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+  if (sensitivityOfName(key) !== null || sensitivityOfName(camel) !== null) return true;
   return words.some((w) => SENSITIVE_WORDS.has(w)) || SENSITIVE_WORDS.has(words.join(''));
 }
 

@@ -154,8 +154,11 @@ export interface AuditServiceDeps {
   orm: MikroORM;
   pubsub: VigilPubSub;
   logger: Logger;
-  /** Entries older than this many days are removed by {@link AuditService.applyRetention}; 0 keeps all. @default 365 */
-  retentionDays?: number;
+  /**
+   * Entries older than this many days are removed by {@link AuditService.applyRetention}; 0 keeps
+   * all. A function is read at each run (live settings). @default 365
+   */
+  retentionDays?: number | (() => number);
   /** Cron (UTC) of the retention job; null: off. */
   retentionSchedule?: string | null;
   /** Cron (UTC) of the scheduled chain verification; null: off. */
@@ -538,7 +541,8 @@ export class AuditService {
    * `AUDIT_RETENTION` entry when it removed something, and verifies the chain afterwards.
    */
   async applyRetention(now: Date = new Date()): Promise<AuditRetentionResult | null> {
-    const days = this.deps.retentionDays ?? 365;
+    const setting = this.deps.retentionDays;
+    const days = (typeof setting === 'function' ? setting() : setting) ?? 365;
     if (days <= 0) return { removed: 0, anchorSeq: null };
     const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
     const result = await this.exclusively(AUDIT_LOCKS.retention, async () => {

@@ -164,6 +164,7 @@ export class BackupArchiver {
       }
       await this.close(client, operationId, meta, backup, null);
       this.ctx.publishProgress({ id: backup.id, phase: 'DONE', bytesWritten: bytes, status: BackupStatus.SUCCEEDED, error: null });
+      this.ctx.observeBackup(backup, 'succeeded');
       this.ctx.log.info({ backupId: backup.id, bytes, trigger: backup.trigger }, 'backup succeeded');
       if (backup.trigger !== BackupTrigger.PRE_RESTORE) {
         await this.afterSuccess(client).catch((err: unknown) => this.ctx.log.error({ err }, 'backup retention failed'));
@@ -178,6 +179,7 @@ export class BackupArchiver {
       Object.assign(backup, { status: BackupStatus.FAILED, finishedAt: new Date(), error: reason });
       await this.close(client, operationId, meta, backup, reason);
       this.ctx.publishProgress({ id: backup.id, phase: 'FAILED', bytesWritten: bytes, status: BackupStatus.FAILED, error: reason });
+      this.ctx.observeBackup(backup, 'failed');
       this.ctx.publish(BACKUP_EVENTS.FAILED, { id: backup.id, kind: 'BACKUP', trigger: backup.trigger, error: reason });
       this.ctx.log.error({ backupId: backup.id, err: error }, 'backup failed');
       return backup;

@@ -129,7 +129,7 @@ export class BackupCatalog {
    * oldest kept one go too. Runs under the backup lock (`client` holds it). Returns deleted ids.
    */
   async applyRetention(client: Client): Promise<string[]> {
-    const { keepLast, keepDays } = this.ctx.deps.config.backups;
+    const { keepLast, keepDays } = this.ctx.policy();
     if (!keepLast && !keepDays) return [];
     const { rows } = await client.query<{ id: string; status: BackupStatus; started_at: Date }>(
       `select id, status, started_at from backup where status <> 'RUNNING' order by started_at desc, id desc`,

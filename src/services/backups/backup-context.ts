@@ -1,3 +1,4 @@
+import type { VigilMetrics } from '../../infra/metrics';
 import type { Config } from '../../config';
 import type { RequestMeta } from '../../context';
 import { ServiceUnavailableError } from '../../errors';
@@ -13,6 +14,17 @@ export interface AuditRecorder {
   record(em: EntityManager, meta: RequestMeta, entry: AuditEntryInput): Promise<void>;
 }
 
+/** The backup figures a SUPER_ADMIN may change while the gateway runs (see `BackupServiceDeps.policy`). */
+export interface BackupPolicy {
+  /** Cron expression (UTC) of scheduled backups; null: off. */
+  schedule: string | null;
+  /** Cron expression (UTC) of restore drills; null: off. */
+  drillSchedule: string | null;
+  keepLast: number;
+  keepDays: number;
+  maxAgeHours: number;
+}
+
 /** What the backups area is built from. */
 export interface BackupServiceDeps {
   config: Config;
@@ -22,6 +34,13 @@ export interface BackupServiceDeps {
   audit: AuditRecorder;
   /** Names this process in operation records; unique per running instance. */
   instanceId: string;
+  /**
+   * Schedules, retention and the freshness limit, read on every use (live settings swap it).
+   * @default the configuration's `backups`
+   */
+  policy?: () => BackupPolicy;
+  /** `vigil_backup_duration_seconds{trigger,outcome}` and `vigil_backup_size_bytes{trigger}`. */
+  metrics?: Pick<VigilMetrics, 'backupDuration' | 'backupSize'>;
 }
 
 /**
@@ -42,6 +61,11 @@ export class BackupContext {
   /** The backup directory (shared storage when several instances run). */
   get directory(): string {
     return this.deps.config.backups.dir;
+  }
+
+  /** Schedules, retention and the freshness limit in force now. */
+  policy(): BackupPolicy {
+    return this.deps.policy?.() ?? this.deps.config.backups;
   }
 
   get databaseUrl(): string {
@@ -110,6 +134,14 @@ export class BackupContext {
   /** Waits for every tracked operation. */
   async idle(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  /** Records a finished backup's duration (and size when it succeeded) in the metrics. */
+  observeBackup(backup: { trigger: string; startedAt: Date; sizeBytes?: number | null }, outcome: 'succeeded' | 'failed'): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    m.backupDuration.observe({ trigger: backup.trigger, outcome }, Math.max(0, Date.now() - backup.startedAt.getTime()) / 1000);
+    if (outcome === 'succeeded' && typeof backup.sizeBytes === 'number') m.backupSize.observe({ trigger: backup.trigger }, backup.sizeBytes);
   }
 
   publishProgress(event: BackupProgressEvent): void {

@@ -25,11 +25,20 @@ export interface BackupProgressEvent {
 }
 
 /**
- * Tables whose rows are the backups area's own records (backups, verifications, operations) and
- * the alert sequence ledger: their data is not in an archive, and a restore leaves them as they
- * are, so what happened around a restore stays known after it.
+ * Tables whose rows are the backups area's own records (backups, verifications, operations), the
+ * alert sequence ledger, and the live state of the running cluster (maintenance leases, each
+ * instance's settings report): their data is not in an archive, and a restore leaves them as they
+ * are, so what happened around a restore stays known after it and the restore's own maintenance
+ * lease holds through it.
  */
-export const PRESERVED_TABLES = ['public.backup', 'public.backup_verification', 'public.backup_operation', 'public.alert_sequence_ledger'] as const;
+export const PRESERVED_TABLES = [
+  'public.backup',
+  'public.backup_verification',
+  'public.backup_operation',
+  'public.alert_sequence_ledger',
+  'public.maintenance_hold',
+  'public.settings_instance',
+] as const;
 
 /** The message of any thrown value. */
 export function message(error: unknown): string {

@@ -36,14 +36,31 @@ export function slotOf(pattern: string, now: Date): Date {
 export class BackupScheduler {
   private jobs: Cron[] = [];
 
+  private started = false;
+
   constructor(
     private readonly service: BackupService,
-    private readonly schedules: { backup: string | null; drill: string | null },
+    private schedules: { backup: string | null; drill: string | null },
     private readonly logger: Logger,
   ) {}
 
+  /** Arms new schedules in place of the current ones (if started), when they differ. */
+  reschedule(schedules: { backup: string | null; drill: string | null }): void {
+    if (schedules.backup === this.schedules.backup && schedules.drill === this.schedules.drill) return;
+    this.schedules = schedules;
+    if (!this.started) return;
+    this.stopJobs();
+    this.arm();
+    this.logger.info({ backup: schedules.backup ?? 'off', drill: schedules.drill ?? 'off' }, 'backup schedules re-armed');
+  }
+
   start(): void {
-    if (this.jobs.length) return;
+    if (this.started) return;
+    this.started = true;
+    this.arm();
+  }
+
+  private arm(): void {
     const job = (pattern: string, name: string, fn: (slot: Date) => Promise<unknown>) =>
       new Cron(pattern, { timezone: 'UTC', protect: true }, async () => {
         try {
@@ -62,6 +79,11 @@ export class BackupScheduler {
   }
 
   stop(): void {
+    this.started = false;
+    this.stopJobs();
+  }
+
+  private stopJobs(): void {
     for (const job of this.jobs) job.stop();
     this.jobs = [];
   }

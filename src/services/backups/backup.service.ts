@@ -52,8 +52,20 @@ export class BackupService {
     this.verifier = new BackupVerifier(this.ctx, ledger);
     this.restorer = new BackupRestorer(this.ctx, ledger, this.archiver, deps.fence ?? null);
     this.reconciler = new BackupReconciler(this.ctx);
-    const { schedule, drillSchedule } = deps.config.backups;
-    this.scheduler = new BackupScheduler(this, { backup: schedule, drill: drillSchedule }, deps.logger);
+    this.scheduler = new BackupScheduler(this, this.schedules(), deps.logger);
+  }
+
+  private schedules(): { backup: string | null; drill: string | null } {
+    const { schedule, drillSchedule } = this.ctx.policy();
+    return { backup: schedule, drill: drillSchedule };
+  }
+
+  /**
+   * Re-arms the backup and drill schedules from the policy in force (after a settings change);
+   * nothing happens when they are the same. Work already running is not touched.
+   */
+  reschedule(): void {
+    this.scheduler.reschedule(this.schedules());
   }
 
   /**
@@ -297,7 +309,7 @@ export class BackupService {
     if (!lock) return false;
     try {
       const last = await this.lastSuccessfulBackupAt();
-      const maxAgeHours = this.ctx.deps.config.backups.maxAgeHours;
+      const maxAgeHours = this.ctx.policy().maxAgeHours;
       const reference = last ?? this.startedAt;
       const stale = now.getTime() - reference.getTime() > maxAgeHours * 3600 * 1000;
       if (stale) this.ctx.publish(BACKUP_EVENTS.STALE, { lastSuccessfulAt: last?.toISOString() ?? null, maxAgeHours });

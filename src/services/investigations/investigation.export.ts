@@ -3,6 +3,23 @@ import type { Investigation } from '../../entities/investigation.entity';
 import type { Note } from '../../entities/note.entity';
 import type { RecommendedAction } from '../../entities/recommended-action.entity';
 import { ExportFormat } from '../../schema/investigation.enums';
+import { Sensitivity, sensitivityOfName } from '../../schema/sensitive-marks';
+
+/**
+ * The finding's properties that hold personal data, from their `@sensitive(kind: PII)` marks in
+ * the schema: exported only to callers with ACCESS_PII. Properties marked SECRET are never exported.
+ */
+const FINDING_SUBJECT_FIELDS = ['subjectEmail', 'subjectIp', 'subjectName'] as const satisfies readonly (keyof Finding)[];
+
+/** Which of the finding's subject properties an export may carry. */
+function exportableSubjectFields(includePii: boolean): (typeof FINDING_SUBJECT_FIELDS)[number][] {
+  return FINDING_SUBJECT_FIELDS.filter((field) => {
+    const kind = sensitivityOfName(field);
+    return kind === null || (kind === Sensitivity.PII && includePii);
+  });
+}
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** An export, ready to hand to a client as a download. */
 export interface InvestigationExportFile {
@@ -49,7 +66,7 @@ function findingRecord(f: Finding, includePii: boolean) {
     source: f.source ?? null,
     observedAt: iso(f.observedAt),
     createdAt: iso(f.createdAt),
-    ...(includePii ? { subjectEmail: f.subjectEmail ?? null, subjectIp: f.subjectIp ?? null, subjectName: f.subjectName ?? null } : {}),
+    ...Object.fromEntries(exportableSubjectFields(includePii).map((field) => [field, f[field] ?? null])),
   };
 }
 
@@ -86,13 +103,14 @@ export function csvCell(value: unknown): string {
  * `record_type` column; the subject_* columns exist only in exports that include personal data.
  */
 function toCsv(source: ExportSource, includePii: boolean): string {
+  const subjectFields = exportableSubjectFields(includePii);
   const header = [
     'record_type', 'id', 'title_or_summary', 'status', 'risk_level', 'detail', 'source', 'tags',
     'owner_or_author_id', 'observed_or_due_at', 'created_at', 'updated_at', 'evidence',
-    ...(includePii ? ['subject_email', 'subject_ip', 'subject_name'] : []),
+    ...subjectFields.map(snakeCase),
   ];
   const i = source.investigation;
-  const pii = (f?: Finding) => (includePii ? [f?.subjectEmail, f?.subjectIp, f?.subjectName] : []);
+  const pii = (f?: Finding) => subjectFields.map((field) => f?.[field] ?? null);
   const rows: unknown[][] = [
     ['investigation', i.id, i.title, i.status, i.riskLevel, i.description, i.trigger, i.tags.join(';'), i.assigneeId,
       null, iso(i.createdAt), iso(i.updatedAt), null, ...pii()],

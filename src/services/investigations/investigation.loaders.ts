@@ -34,7 +34,8 @@ export function createInvestigationLoaders(em: () => EntityManager): Investigati
     },
     investigationActions: new PrimedLoader((ids) => loadActions(em(), ids)),
     investigationById: new PrimedLoader(async (ids) => {
-      const rows = await em().find(Investigation, { id: { $in: [...ids] } });
+      // Refreshed: after a mutation of a child the parent's `updatedAt` must be the new one.
+      const rows = await em().find(Investigation, { id: { $in: [...ids] } }, { refresh: true });
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

@@ -18,6 +18,7 @@ export const NODE_TABLES: Readonly<Record<string, string>> = {
   AuditLog: 'audit_log',
   Backup: 'backup',
   BackupVerification: 'backup_verification',
+  SystemSettingsChange: 'system_settings_change',
 };
 
 let statement: ReturnType<typeof readStatement> | undefined;

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ENDPOINT_FILE } from '../../src/infra/embedded-endpoint';
+import { findFreePort } from '../../src/infra/net';
+import { TEST_JWT_SECRET } from '../helpers/server';
+import { lines, runVigil } from '../cli/run-vigil';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Gateway {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start`'s process (src/main.ts) on the embedded database under `dataDir`. */
+async function startGateway(dataDir: string): Promise<Gateway> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      VIGIL_DATA_DIR: dataDir,
+      VIGIL_JWT_SECRET: TEST_JWT_SECRET,
+      VIGIL_ADMIN_PASSWORD: 'beside-the-server-1',
+      VIGIL_BACKUP_SCHEDULE: 'off',
+      VIGIL_BACKUP_DRILL_SCHEDULE: 'off',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('Vigil is serving')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`exited with ${code} before serving:\n${output}`));
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}/graphql`, output: () => output, exited };
+}
+
+async function ask(url: string, query: string, variables?: Record<string, unknown>) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as { data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] };
+}
+
+const SIGN_IN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { email role } } }';
+
+describe('the CLI beside `npm start` on the embedded database', () => {
+  let dataDir: string;
+  let gateway: Gateway | undefined;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-beside-'));
+    gateway = await startGateway(dataDir);
+  }, 120_000);
+  afterAll(async () => {
+    if (gateway && gateway.child.exitCode === null) {
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const vigil = (args: string[]) => runVigil(args, { VIGIL_DATA_DIR: dataDir, VIGIL_BACKUP_SCHEDULE: 'off' }, 180_000);
+
+  it('the server records its embedded database for its owner only', () => {
+    const file = path.join(dataDir, ENDPOINT_FILE);
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('vigil health answers one line and exit 0 while the server serves', async () => {
+    const res = await vigil(['health']);
+    expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(lines(res.stdout)).toEqual([expect.stringMatching(/^UP: database UP \(\d+ ms\)/)]);
+  });
+
+  it('vigil seed --demo writes users the running server signs in', async () => {
+    const res = await vigil(['seed', '--demo', '--investigations', '20', '--findings-per', '2', '--password', 'demo-password-1234']);
+    expect({ code: res.code, stderr: res.stderr.trim() === '' || !/vigil:/.test(res.stderr) }).toEqual({ code: 0, stderr: true });
+    const login = await ask(gateway!.url, SIGN_IN, { e: 'demo.analyst@vigil.example', p: 'demo-password-1234' });
+    expect(login.data).toEqual({ login: { user: { email: 'demo.analyst@vigil.example', role: 'ANALYST' } } });
+  });
+
+  it('vigil user create adds an account the running server signs in', async () => {
+    const res = await vigil(['user', 'create', '--email', 'beside@vigil.example', '--name', 'Beside', '--role', 'VIEWER', '--password', 'beside-password-1']);
+    expect(res.code).toBe(0);
+    const login = await ask(gateway!.url, SIGN_IN, { e: 'beside@vigil.example', p: 'beside-password-1' });
+    expect(login.data).toEqual({ login: { user: { email: 'beside@vigil.example', role: 'VIEWER' } } });
+  });
+
+  it('vigil backup create makes a backup of the served database', async () => {
+    const res = await vigil(['backup', 'create', '--label', 'beside']);
+    expect(res.code).toBe(0);
+    const list = await vigil(['backup', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('beside');
+  });
+
+  it('after the server stops, the file is gone and the CLI starts the database itself', async () => {
+    gateway!.child.kill('SIGTERM');
+    expect(await gateway!.exited).toBe(0);
+    expect(existsSync(path.join(dataDir, ENDPOINT_FILE))).toBe(false);
+    const res = await vigil(['health']);
+    expect(res.code).toBe(0);
+    expect(lines(res.stdout)).toEqual([expect.stringMatching(/^UP: database UP/)]);
+  });
+
+  it('a stale file left by a dead process is ignored', async () => {
+    writeFileSync(path.join(dataDir, ENDPOINT_FILE), JSON.stringify({ url: 'postgresql://vigil:x@127.0.0.1:1/vigil', pid: 2 ** 22 + 12345, startedAt: '' }), { mode: 0o600 });
+    const res = await vigil(['health']);
+    expect(res.code).toBe(0);
+  });
+});
