@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,8 +111,8 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
       takeover.child.kill('SIGTERM');
       expect(await takeover.exited).toBe(0);
     }
-    const last = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    expect(alive(last)).toBe(false);
+    // Stopped cleanly: PostgreSQL removes its pid file.
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   }, 480_000);
 });
 
