@@ -561,3 +561,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
 }
+
+/** How OpenTelemetry traces leave the process; see {@link tracingSettings}. */
+export interface TracingSettings {
+  /** Off unless an OTLP endpoint or OTEL_TRACES_EXPORTER says otherwise. */
+  enabled: boolean;
+  /** `otlp` (to a collector) or `console` (stdout, for a quick look). */
+  exporter: 'otlp' | 'console';
+  /** OTLP over HTTP, protobuf (the standard's default) or JSON. */
+  protocol: 'http/protobuf' | 'http/json';
+}
+
+/**
+ * Tracing from the standard OpenTelemetry variables (the SDK reads the rest of them itself:
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER …).
+ * On when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, or
+ * OTEL_TRACES_EXPORTER names an exporter; OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true turn
+ * it off. gRPC and other exporters than otlp and console are refused with a ConfigError.
+ */
+export function tracingSettings(env: NodeJS.ProcessEnv = process.env): TracingSettings {
+  const value = (name: string) => (env[name] ?? '').trim();
+  const exporters = value('OTEL_TRACES_EXPORTER')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean);
+  const endpoint = value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') || value('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const protocol = (value('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') || value('OTEL_EXPORTER_OTLP_PROTOCOL') || 'http/protobuf').toLowerCase();
+  const off: TracingSettings = { enabled: false, exporter: 'otlp', protocol: 'http/protobuf' };
+  if (value('OTEL_SDK_DISABLED').toLowerCase() === 'true' || exporters.includes('none')) return off;
+  if (!exporters.length && !endpoint) return off;
+  const unknown = exporters.find((e) => e !== 'otlp' && e !== 'console');
+  if (unknown) throw new ConfigError(`Invalid setting OTEL_TRACES_EXPORTER: ${unknown} is not supported (otlp, console or none)`);
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new ConfigError(`Invalid setting OTEL_EXPORTER_OTLP_PROTOCOL: ${protocol} is not supported (http/protobuf or http/json)`);
+  }
+  return { enabled: true, exporter: exporters.includes('console') && !exporters.includes('otlp') ? 'console' : 'otlp', protocol };
+}

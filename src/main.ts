@@ -1,14 +1,14 @@
+// First: .env and OpenTelemetry, before http, pg and ioredis load.
+import { tracing } from './instrumentation';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './infra/logger';
 import { installProcessGuard } from './infra/process-guard';
-import { loadEnvFile } from './infra/env-file';
 import { createServer } from './server';
 
 async function main(): Promise<void> {
   let config;
   try {
-    loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -31,13 +31,17 @@ async function main(): Promise<void> {
     }
     firstSignalAt = Date.now();
     server.logger.info({ signal }, 'received signal');
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        server.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .stop()
+      // Buffered spans leave before the process does.
+      .then(() => tracing?.shutdown().catch((error: unknown) => server.logger.warn({ err: error }, 'could not export the last spans')))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          server.logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
+import { subscribe } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage } from 'node:http';
@@ -17,6 +18,7 @@ import { isDependencyOutage } from './infra/outage';
 import { createVigilPubSub, type VigilPubSub } from './infra/pubsub';
 import { closeRedis, createRedis, type Redis } from './infra/redis';
 import { createFormatError } from './plugins/format-error';
+import { continueConnectionTrace, tracedExecution, tracedGateway } from './infra/tracing';
 import proxyAddr from '@fastify/proxy-addr';
 import { createEdge } from './edge';
 import { callerOf, registerHttpEdge } from './edge/http';
@@ -110,7 +112,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
 
     const schema = await buildVigilSchema();
     const contextDeps: ContextDeps = { orm, services, pubsub, config, logger };
-    const formatError = createFormatError(logger);
+    const formatError = createFormatError(logger, { traceIds: config.env === 'development' });
     applyResolverTimeout(schema, config.protection.resolverTimeoutMs);
     const edge = createEdge({
       config,
@@ -173,7 +175,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
     });
 
     const apollo = new ApolloServer<Context>({
-      gateway: compiledExecutor(schema, { maxOperations: config.compiledOperations }),
+      gateway: tracedGateway(compiledExecutor(schema, { maxOperations: config.compiledOperations })),
       formatError,
       includeStacktraceInErrorResponses: false,
       // Signals are handled in main.ts, which drains and stops everything in order; Apollo's own
@@ -235,7 +237,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
           websocket: true,
         });
         // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
-        return Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+        const operationContext = Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
+        return continueConnectionTrace(operationContext, params);
       },
     });
     wsEdge.watchConnections(wsServer);
@@ -243,7 +246,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const wsDisposable = useServer<Record<string, unknown>, { requestId: string }>(
       {
         schema,
-        execute: writeAccountingExecute(services.settings.writes),
+        execute: tracedExecution(writeAccountingExecute(services.settings.writes)),
+        subscribe: tracedExecution(subscribe),
         // Close reasons never carry an error's message (addresses, SQL).
         isProd: true,
         onConnect: async (ctx) => {

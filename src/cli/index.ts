@@ -6,6 +6,7 @@ import { registerHealthCommand } from './commands/health.command';
 import { registerMigrateCommand } from './commands/migrate.command';
 import { registerSeedCommand } from './commands/seed.command';
 import { registerSecurityAuditCommand } from './commands/security-audit.command';
+import { registerSettingsCommand } from './commands/settings.command';
 import { registerUserCommand } from './commands/user.command';
 import { loadEnvFile } from '../infra/env-file';
 import { CliError, ExitCode } from './runtime';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerBackupCommand(program);
   registerUserCommand(program);
   registerAuditCommand(program);
+  registerSettingsCommand(program);
   return program;
 }
 

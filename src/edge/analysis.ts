@@ -209,6 +209,8 @@ function createMeasurer(
   const measured = new Map<string, Figures>();
   const inProgress = new Set<string>();
 
+  const fieldsCap = limits.maxRootFields + 1;
+  const costCap = limits.maxCost + 1;
   const check = (total: Figures) => {
     if (total.aliases > limits.maxAliases) throw new Exceeded('aliases', total.aliases, limits.maxAliases);
     if (total.directives > limits.maxDirectives) throw new Exceeded('directives', total.directives, limits.maxDirectives);
@@ -261,7 +263,7 @@ function createMeasurer(
             aliases: child.aliases + own.aliases,
             directives: child.directives + own.directives,
             fields: 1,
-            cost: 1 + multiplier * child.cost,
+            cost: withCost ? Math.min(1 + multiplier * child.cost, costCap) : 0,
             introspection: child.introspection,
           };
         }
@@ -277,8 +279,10 @@ function createMeasurer(
       total.depth = Math.max(total.depth, f.depth);
       total.aliases += f.aliases;
       total.directives += f.directives;
-      total.fields += f.fields;
-      total.cost += f.cost;
+      // Sums saturate just past their limit: the answer is "at least", and the figures of a
+      // doubling chain stay small numbers instead of growing to 2^n.
+      total.fields = Math.min(total.fields + f.fields, fieldsCap);
+      total.cost = Math.min(total.cost + f.cost, costCap);
       total.introspection ||= f.introspection;
       check(total);
     }

@@ -50,8 +50,14 @@ export function checkVariableBounds(variables: unknown, limits: VariableLimits):
   return null;
 }
 
+/** `a` followed by the path `b` inside it (`input` + `tags[1]` → `input.tags[1]`, + `[1]` → `input[1]`). */
+function concat(a: string, b: string): string {
+  if (!b) return a;
+  return b.startsWith('[') ? `${a}${b}` : `${a}.${b}`;
+}
+
 function nulError(argument: string, path: string, variable?: string): BadUserInputError {
-  const field = path ? `${argument}.${path}` : argument;
+  const field = concat(argument, path);
   return new BadUserInputError(
     `Argument "${field}" must not contain the character U+0000`,
     field,
@@ -127,11 +133,12 @@ export function checkNulInputs(document: DocumentNode, variables: Readonly<Recor
     }
     return null;
   };
-  const collectVariables = (value: ValueNode, argument: string): void => {
+  /** Remembers where variables sit inside a literal (`input: { tags: $t }` → `input.tags`). */
+  const collectVariables = (value: ValueNode, path: string): void => {
     if (value.kind === Kind.VARIABLE) {
-      if (!usedBy.has(value.name.value)) usedBy.set(value.name.value, argument);
-    } else if (value.kind === Kind.LIST) for (const item of value.values) collectVariables(item, argument);
-    else if (value.kind === Kind.OBJECT) for (const field of value.fields) collectVariables(field.value, argument);
+      if (!usedBy.has(value.name.value)) usedBy.set(value.name.value, path);
+    } else if (value.kind === Kind.LIST) value.values.forEach((item, i) => collectVariables(item, join(path, i)));
+    else if (value.kind === Kind.OBJECT) for (const field of value.fields) collectVariables(field.value, join(path, field.name.value));
   };
   // An explicit stack over selection sets: the document's nesting is bounded by its token limit,
   // but nothing here needs the call stack.

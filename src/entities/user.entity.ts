@@ -7,7 +7,8 @@ import { Node } from '../schema/node';
 
 /**
  * Someone who signs in. The password hash and MFA secrets are never `@Field`s: they cannot reach
- * the schema.
+ * the schema. Every signed-in caller sees `id` and `name`; `email`, `role`, `disabled` and
+ * `mfaEnabled` of another user need ADMIN_ACCESS (the permission map's `canSeeAccountDetails`).
  */
 @ObjectType({ simpleResolvers: true, implements: Node, description: 'A person who signs in to Vigil' })
 @Entity({ tableName: 'user' })
@@ -19,7 +20,7 @@ export class User {
   id: string = randomUUID();
 
   @Sensitive(Sensitivity.PII)
-  @Field({ description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS" })
+  @Field(() => String, { nullable: true, description: "Sign-in address, stored lower-case; another user's needs ADMIN_ACCESS (null with FORBIDDEN)" })
   @Property({ type: 'text' })
   email!: string;
 
@@ -27,7 +28,7 @@ export class User {
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => Role, { description: "The role, which decides the permissions; another user's needs ADMIN_ACCESS" })
+  @Field(() => Role, { nullable: true, description: "The role, which decides the permissions; another user's needs ADMIN_ACCESS (null with FORBIDDEN)" })
   @Property({ type: 'text' })
   role!: Role;
 
@@ -35,7 +36,10 @@ export class User {
   @Property({ type: 'text', lazy: false })
   passwordHash!: string;
 
-  @Field({ description: "A disabled account cannot sign in and has no sessions; another user's needs ADMIN_ACCESS" })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "A disabled account cannot sign in and has no sessions; another user's needs ADMIN_ACCESS (null with FORBIDDEN)",
+  })
   @Property({ type: 'boolean', default: false })
   disabled: boolean = false;
 
@@ -47,7 +51,10 @@ export class User {
   @Property({ type: 'text', nullable: true })
   mfaPendingSecretEncrypted?: string | null;
 
-  @Field({ description: 'Whether sign-in asks for a TOTP code' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Whether sign-in asks for a TOTP code; null with FORBIDDEN for another user's account without ADMIN_ACCESS",
+  })
   @Property({ type: 'boolean', default: false })
   mfaEnabled: boolean = false;
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { activeTraceIds } from './tracing';
 import { normalizeStatement } from './slow-statements';
 
 export type { Logger } from 'pino';
@@ -117,6 +118,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACTED_PATHS, censor: REDACTED },
       serializers: { err: serializeError, error: serializeError },
       formatters: { level: (label) => ({ level: label }), log: withoutLevelKey },
+      // While tracing, every line written inside a span names it.
+      mixin: () => {
+        const ids = activeTraceIds();
+        return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+      },
     },
     destination,
   );

@@ -21,6 +21,17 @@ export function createRedis(url: string, logger: Logger, name: string): Redis {
     // sent a subscriber's SELECT after its SUBSCRIBE: https://github.com/redis/ioredis/issues/1505
     enableAutoPipelining: !/(^|-)subscriber$/.test(name),
   });
+  // A pipeline copies the client's scripted commands when it is opened: a command defined later (a
+  // rate limiter made while the server runs defines its Lua command) and called in the same turn is
+  // missing from the open pipeline, and ioredis then answers the pipeline's other callers with
+  // `results[i] is not iterable` thrown outside any promise, which ends the process
+  // (https://github.com/redis/ioredis/issues/1931). Scripted commands are therefore sent on their own.
+  const define = redis.defineCommand.bind(redis);
+  redis.defineCommand = (name, definition) => {
+    const ignored = (redis.options.autoPipeliningIgnoredCommands ??= []);
+    if (!ignored.includes(name)) ignored.push(name);
+    define(name, definition);
+  };
   let wasReady = false;
   const pipelining = redis.options.enableAutoPipelining;
   redis.on('ready', () => {

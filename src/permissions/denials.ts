@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { requestMeta, type Context } from '../context';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
+import { traceDenial } from '../infra/tracing';
 
 /**
  * The one place every permission denial goes through: records a `PERMISSION_DENIED` security event
@@ -15,6 +16,7 @@ export async function denyAccess(
   message?: string,
 ): Promise<UnauthenticatedError | ForbiddenError> {
   const error = ctx.viewer ? new ForbiddenError(message) : new UnauthenticatedError();
+  traceDenial(rule, info ? `${info.parentType.name}.${info.fieldName}` : null);
   await ctx.services.audit.recordSecurityEvent(requestMeta(ctx), {
     action: 'PERMISSION_DENIED',
     outcome: 'DENIED',

@@ -6,7 +6,7 @@ import type { IRules } from 'graphql-shield';
 import type { Context } from '../context';
 import { Permission } from './roles';
 import { denyAccess } from './denials';
-import { can, canRevokeSession, hasPermission, isAuthenticated } from './rules';
+import { can, canRevokeSession, canSeeAccountDetails, hasPermission, isAuthenticated } from './rules';
 
 /**
  * The permission map: the one place that says who may touch which field. Anything not named here
@@ -79,7 +79,13 @@ export const ruleTree = {
     systemSettingsChanged: hasPermission(Permission.ADMIN_ACCESS),
   } satisfies RuleFieldMap,
   Health: allow,
-  User: allow,
+  User: {
+    '*': allow,
+    email: canSeeAccountDetails,
+    role: canSeeAccountDetails,
+    disabled: canSeeAccountDetails,
+    mfaEnabled: canSeeAccountDetails,
+  },
   UserConnection: allow,
   UserEdge: allow,
   Session: allow,

@@ -1,4 +1,6 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { and, rule } from 'graphql-shield';
+import { ForbiddenError, UnauthenticatedError } from '../errors';
 import type { Context } from '../context';
 import { denyAccess } from './denials';
 import { Permission } from './roles';
@@ -45,6 +47,34 @@ export const canRevokeSession = rule('canRevokeSession', { cache: 'strict' })(
     const owner = typeof args.id === 'string' ? await ctx.services.auth.sessionOwner(args.id) : null;
     if (owner === null || owner === ctx.viewer.id) return true;
     return denyAccess(ctx, info, 'canRevokeSession', 'You can only revoke your own sessions');
+  },
+);
+
+const accountDetailDenials = new WeakSet<Context>();
+/** The user objects a sign-in or refresh answers with: the caller is that user, though not yet a viewer. */
+const signedInAccounts = new WeakSet<object>();
+
+/** Lets the answer of `login` / `refreshSession` show the account that just signed in to its owner. */
+export function answerSignedInAccount<T extends { user: object }>(payload: T): T {
+  signedInAccounts.add(payload.user);
+  return payload;
+}
+
+/**
+ * An account's `email`, `role`, `disabled` and `mfaEnabled`: one's own, or anyone's with
+ * ADMIN_ACCESS; whichever way the user was reached (`createdBy`, `assignee`, `acknowledgedBy`,
+ * `node` …). The user of a sign-in's answer is the caller ({@link answerSignedInAccount}). Depends on
+ * the parent, so it is not cached; the denial is recorded once per request, however many users
+ * the answer holds.
+ */
+export const canSeeAccountDetails = rule('canSeeAccountDetails', { cache: 'no_cache' })(
+  (parent: { id?: unknown } | null, _args, ctx: Context, info: GraphQLResolveInfo) => {
+    if (parent && signedInAccounts.has(parent)) return true;
+    if (ctx.viewer && (ctx.viewer.permissions.has(Permission.ADMIN_ACCESS) || parent?.id === ctx.viewer.id)) return true;
+    const message = "Another user's account details need the ADMIN_ACCESS permission";
+    if (accountDetailDenials.has(ctx)) return ctx.viewer ? new ForbiddenError(message) : new UnauthenticatedError();
+    accountDetailDenials.add(ctx);
+    return denyAccess(ctx, info, 'canSeeAccountDetails', message);
   },
 );
 

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { dependencyUnavailable, ErrorCode, isPublicError } from '../errors';
 import type { Logger } from '../infra/logger';
 import { isDependencyOutage } from '../infra/outage';
+import { activeTraceIds } from '../infra/tracing';
 
 /** Codes Apollo itself assigns to request-level mistakes; they are safe to show. */
 const APOLLO_PUBLIC_CODES = new Set<string>([
@@ -34,9 +35,21 @@ function flattenValidation(errors: ValidationFailure[], prefix = ''): { field: s
  * Shapes every error that leaves the gateway: deliberate errors keep their code and message,
  * class-validator failures name the fields at fault, a dependency outage (PostgreSQL, Redis
  * unreachable) answers SERVICE_UNAVAILABLE with `retryAfter`, and anything else is masked as
- * INTERNAL_SERVER_ERROR and logged with its stack. Never includes a stack trace.
+ * INTERNAL_SERVER_ERROR and logged with its stack. Never includes a stack trace. With `traceIds`
+ * (development) and tracing on, `extensions.traceId` names the trace the error belongs to.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(logger: Logger, options: { traceIds?: boolean } = {}) {
+  const shape = shapeError(logger);
+  if (!options.traceIds) return shape;
+  // Development only: the trace id beside the request id, to find the error's trace.
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const shaped = shape(formatted, error);
+    const ids = activeTraceIds();
+    return ids ? { ...shaped, extensions: { ...shaped.extensions, traceId: ids.traceId } } : shaped;
+  };
+}
+
+function shapeError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { locations: formatted.locations, path: formatted.path };

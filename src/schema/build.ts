@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { specifiedDirectives, type GraphQLSchema } from 'graphql';
+import { isInterfaceType, specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
@@ -8,6 +8,7 @@ import { permissionsFor, redactions, ruleTree, shieldOptions } from '../permissi
 import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
+import { resolveNodeType } from './node';
 import { reportOutages } from './outage-errors';
 import { scalarsMap } from './scalars';
 import { sensitiveDirective } from './sensitive';
@@ -22,6 +23,8 @@ export async function buildTypeSchema(): Promise<GraphQLSchema> {
     pubSub: createPubSub(),
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
+  const node = schema.getType('Node');
+  if (isInterfaceType(node)) node.resolveType = resolveNodeType;
   // type-graphql has no option for the root types' descriptions.
   const roots = {
     Query: 'Reads. A field a caller may be denied is nullable: null with FORBIDDEN (or UNAUTHENTICATED) on its path, the rest of the answer intact',

@@ -1,4 +1,4 @@
-import { Field, ID, InterfaceType, type ClassType } from 'type-graphql';
+import { Field, ID, InterfaceType } from 'type-graphql';
 import { isUuid } from '../infra/ids';
 
 /**
@@ -12,19 +12,25 @@ import { isUuid } from '../infra/ids';
  *   `CacheStats` …) or `<Type>:<key>` for one of several (`HealthComponent:database`,
  *   `BackupProgress:<backup id>`), which never looks like a UUID.
  *
- * The GraphQL type of a value is the class it is an instance of, or what {@link markNode} said.
+ * The GraphQL type of a value is what {@link markNode} said (see {@link resolveNodeType}).
  */
-@InterfaceType('Node', {
-  description: 'An object with an id unique across all types; `node(id:)` finds it again',
-  // A class instance (entities, also detached ones) is its class's type; type-graphql maps the class.
-  resolveType: (value: object) => nodeTypes.get(value) ?? (value.constructor as ClassType),
-})
+@InterfaceType('Node', { description: 'An object with an id unique across all types; `node(id:)` finds it again' })
 export abstract class Node {
   @Field(() => ID, { description: 'Unique across all types; a stored object keeps its UUID' })
   id!: string;
 }
 
 const nodeTypes = new WeakMap<object, string>();
+
+/**
+ * The `Node` interface's type resolver, installed on the built schema (`schema/build.ts`): the
+ * type {@link markNode} recorded. Synchronous on purpose: type-graphql wraps a resolver given to
+ * the decorator in an async function, and graphql-jit, which runs repeated documents
+ * (`schema/executor.ts`), fails on a promised type.
+ */
+export function resolveNodeType(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? nodeTypes.get(value) : undefined;
+}
 
 /**
  * Names the GraphQL type of a value that is not an instance of its type's class (a service's

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { tracedService } from '../infra/tracing';
 import type { MikroORM } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { VigilPubSub } from '../infra/pubsub';
@@ -33,7 +34,7 @@ import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
 import { SettingsService } from './settings/settings.service';
 import { maintenanceCheck } from './settings/maintenance-check';
-import { maintenanceFence } from './settings/maintenance-fence';
+import { maintenanceFence } from './backups/maintenance-fence';
 import { alertThresholdsView, backupPolicyView, identityView } from './settings/live-views';
 import { systemMeta } from '../context';
 
@@ -167,7 +168,21 @@ export function createServices(deps: ServiceDeps): Services {
   metrics.observeHealth(async () => (await health.check()).components.map((c) => ({ component: c.name, status: c.status })));
   metrics.observeLastBackup(lastBackupThroughCache(backups, cache).lastSuccessfulBackupAt);
   metrics.observeAuditChain(() => audit.lastVerification()?.ok ?? null);
-  return { health, audit, metrics, cache, dbStats, securityAudit, investigations, auth, users, connections, backups, alerts, settings };
+  return {
+    health,
+    audit: tracedService(audit, 'AuditService'),
+    metrics,
+    cache,
+    dbStats: tracedService(dbStats, 'DbStatsService'),
+    securityAudit,
+    investigations: tracedService(investigations, 'InvestigationService'),
+    auth: tracedService(auth, 'AuthService'),
+    users: tracedService(users, 'UserService'),
+    connections,
+    backups: tracedService(backups, 'BackupService'),
+    alerts: tracedService(alerts, 'AlertService'),
+    settings,
+  };
 }
 
 /** Starts background work (monitors, schedules) once the server listens. */

@@ -14,7 +14,7 @@ export async function tableDigests(url: string, exclude: string[] = []): Promise
   return withClient(url, async (c) => {
     const { rows: tables } = await c.query<{ name: string }>(
       `select relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = 'public' and c.relkind = 'r' and relname not in ('backup', 'backup_verification', 'backup_operation', 'alert_sequence_ledger', 'maintenance_hold', 'settings_instance') order by 1`,
+       where n.nspname = 'public' and c.relkind = 'r' and relname not in ('backup', 'backup_verification', 'backup_operation', 'alert_sequence_ledger', 'maintenance_hold', 'settings_instance', 'system_settings_state', 'system_settings_change') order by 1`,
     );
     const digests: Record<string, string> = {};
     for (const { name } of tables) {

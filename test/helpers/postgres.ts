@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -37,8 +37,23 @@ async function pg(tool: string, args: string[]): Promise<void> {
   await run(file, argv, { timeout: 60_000 });
 }
 
+/** Says what to install instead of failing inside `runuser` or `spawn` when a tool is missing. */
+export function assertPostgresInstalled(): void {
+  for (const tool of ['initdb', 'pg_ctl']) {
+    if (!existsSync(path.join(PG_BIN, tool))) {
+      throw new Error(
+        `PostgreSQL 15 is not installed: ${path.join(PG_BIN, tool)} is missing — apt-get install -y postgresql-15 postgresql-client-15, or set PG_BIN_DIR to a PostgreSQL 15 bin directory`,
+      );
+    }
+  }
+  if (asRoot && !existsSync('/usr/sbin/runuser') && !existsSync('/sbin/runuser') && !existsSync('/usr/bin/runuser')) {
+    throw new Error('the tests run PostgreSQL as the postgres user through runuser (util-linux), which is missing: apt-get install -y util-linux');
+  }
+}
+
 /** Initialises and starts a fresh cluster (trust auth, durability off: it is thrown away). */
 export async function startPostgres(settings: Record<string, string> = {}): Promise<TestPostgres> {
+  assertPostgresInstalled();
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-pg-'));
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);

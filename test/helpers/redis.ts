@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { findFreePort } from '../../src/infra/net';
 
@@ -30,8 +32,17 @@ async function waitForRedis(url: string): Promise<void> {
   }
 }
 
+/** Says what to install instead of an ENOENT from `spawn` when redis-server is missing. */
+export function assertRedisInstalled(): void {
+  const found = REDIS_SERVER.includes('/')
+    ? existsSync(REDIS_SERVER)
+    : (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, REDIS_SERVER)));
+  if (!found) throw new Error(`redis-server is not installed (${REDIS_SERVER} not found): apt-get install -y redis-server, or set REDIS_SERVER`);
+}
+
 /** Starts `redis-server` without persistence; `stop`/`start` simulate an outage on the same port. */
 export async function startRedis(): Promise<TestRedis> {
+  assertRedisInstalled();
   const port = await findFreePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;

@@ -128,4 +128,21 @@ describe('attempt accounting (lockout)', () => {
     }
     expect(code(await graphql(b.url, ConfirmMfaDocument, { otp: authenticator.generate(secret) }, { token: accessToken }))).toBe('ACCOUNT_LOCKED');
   });
+
+  it('reads the threshold from the live settings: a change through updateSystemSettings applies at once on both instances', async () => {
+    const superAdmin = await createUser(a, Role.SUPER_ADMIN);
+    const token = (await signIn(a, superAdmin.email, superAdmin.password)).accessToken;
+    const version = (await graphql<{ systemSettings: { version: number } }>(a.url, '{ systemSettings { version } }', {}, { token })).data!.systemSettings.version;
+    const changed = await graphql(
+      a.url,
+      'mutation($v: Int!) { updateSystemSettings(expectedVersion: $v, input: { identity: { lockoutThreshold: 2 } }) { version } }',
+      { v: version },
+      { token },
+    );
+    expect(changed.errors).toBeUndefined();
+    await until(() => b.services.auth.settings().lockoutThreshold === 2, 'the setting on the other instance');
+    const user = await createUser(a, Role.VIEWER);
+    for (let i = 0; i < 2; i++) expect(code(await graphql(a.url, LoginDocument, { email: user.email, password: `wrong-${i}-password` }))).toBe('UNAUTHENTICATED');
+    expect(code(await graphql(b.url, LoginDocument, { email: user.email, password: user.password }))).toBe('ACCOUNT_LOCKED');
+  });
 });

@@ -195,6 +195,70 @@ describe('the permission matrix', () => {
     expect(fields.filter((f) => !rules[f.split('.')[0]!]?.[f.split('.')[1]!])).toEqual([]);
   });
 
+  it("shows another user's email, role, disabled and mfaEnabled only with ADMIN_ACCESS (null + FORBIDDEN otherwise), through every nesting; id and name to everyone; one's own to oneself", async () => {
+    const analyst = callers.get(Role.ANALYST)!;
+    const investigator = callers.get(Role.INVESTIGATOR)!;
+    const created = await graphql<{ createInvestigation: { id: string } }>(
+      server.url,
+      'mutation($a: ID) { createInvestigation(input: { title: "Directory leak check", assigneeId: $a }) { id } }',
+      { a: (investigator as unknown as { id: string }).id },
+      { token: analyst.accessToken },
+    );
+    expect(created.errors).toBeUndefined();
+    const alert = await graphql<{ raiseAlert: { id: string } }>(
+      server.url,
+      'mutation { raiseAlert(input: { level: WARNING, title: "Directory leak check", fingerprint: "matrix:directory" }) { id } }',
+      {},
+      { token: callers.get(Role.ADMIN)!.accessToken },
+    );
+    const alertId = alert.data!.raiseAlert.id;
+    expect((await graphql(server.url, 'mutation($id: ID!) { acknowledgeAlert(id: $id) { id } }', { id: alertId }, { token: analyst.accessToken })).errors).toBeUndefined();
+
+    const DETAILS = ['email', 'role', 'disabled', 'mfaEnabled'] as const;
+    const userSelection = `{ id name ${DETAILS.join(' ')} }`;
+    const query = `query($id: ID!, $alert: ID!) {
+      investigation(id: $id) { createdBy ${userSelection} assignee ${userSelection} }
+      alert(id: $alert) { acknowledgedBy ${userSelection} }
+      me ${userSelection}
+    }`;
+    const mismatches: string[] = [];
+    for (const role of ROLE_ORDER) {
+      const self = callers.get(role)!;
+      const token = self.accessToken;
+      const res = await graphql<Record<string, Record<string, Record<string, unknown> | null> | null>>(
+        server.url,
+        query,
+        { id: created.data!.createInvestigation.id, alert: alertId },
+        { token },
+      );
+      const admin = ROLE_PERMISSIONS[role].has(Permission.ADMIN_ACCESS);
+      const users: [string, Record<string, unknown> | null | undefined, string][] = [
+        ['investigation.createdBy', res.data?.investigation?.createdBy as Record<string, unknown> | null, analyst.email],
+        ['investigation.assignee', res.data?.investigation?.assignee as Record<string, unknown> | null, investigator.email],
+        ['alert.acknowledgedBy', res.data?.alert?.acknowledgedBy as Record<string, unknown> | null, analyst.email],
+        ['me', res.data?.me as Record<string, unknown> | null, self.email],
+      ];
+      for (const [path, user, email] of users) {
+        if (!user) {
+          mismatches.push(`${role}: ${path} missing`);
+          continue;
+        }
+        if (typeof user.id !== 'string' || typeof user.name !== 'string') mismatches.push(`${role}: ${path} lost id or name`);
+        const own = email === self.email;
+        const visible = admin || own;
+        for (const field of DETAILS) {
+          const error = res.errors?.find((e) => e.path?.join('.') === `${path}.${field}`);
+          if (visible && (user[field] === null || user[field] === undefined)) mismatches.push(`${role}: ${path}.${field} hidden`);
+          if (visible && error) mismatches.push(`${role}: ${path}.${field} got ${String(error.extensions?.code)}`);
+          if (!visible && user[field] !== null) mismatches.push(`${role}: ${path}.${field} leaked ${String(user[field])}`);
+          if (!visible && error?.extensions?.code !== 'FORBIDDEN') mismatches.push(`${role}: ${path}.${field} without FORBIDDEN`);
+        }
+        if (visible && user.email !== email) mismatches.push(`${role}: ${path}.email is not ${email}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('allows and denies every query and mutation as the table says, for anonymous callers and each role', async () => {
     const mismatches: string[] = [];
     const fields = operationFields(schema)

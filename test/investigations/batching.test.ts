@@ -122,7 +122,7 @@ describe('investigations: batched loading', () => {
     investigations(last: $last) {
       totalCount
       pageInfo { hasPreviousPage startCursor }
-      edges { node { id title assignee { id email } createdBy { id email }
+      edges { node { id title assignee { id name } createdBy { id name }
         findings(last: 3) { totalCount pageInfo { hasPreviousPage } edges { node { id summary } } }
         actions { id status } notes { id body } } }
     }

@@ -8,6 +8,8 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildManifest, documentHash } from '../../src/protection/trusted-documents';
 import { HealthDocument } from '../generated/graphql';
+import { Role } from '../../src/permissions/roles';
+import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -160,6 +162,7 @@ describe('hostile input against a running gateway', () => {
         const res = await post(server.url, 'query=%7B%20health%20%7B%20status%20%7D%20%7D', { 'content-type': 'application/x-www-form-urlencoded' });
         expect(res.status).toBe(415);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
         const xml = await post(server.url, '<query/>', { 'content-type': 'application/xml' });
         expect(xml.status).toBe(415);
       },
@@ -167,9 +170,11 @@ describe('hostile input against a running gateway', () => {
     [
       'malformed JSON is 400 BAD_REQUEST',
       async () => {
-        const res = await post(server.url, '{"query": "{ health { status } }",');
+        const res = await post(server.url, '{"query": "{ health { status } }",', { accept: 'application/graphql-response+json' });
         expect(res.status).toBe(400);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
     [
@@ -181,6 +186,11 @@ describe('hostile input against a running gateway', () => {
         const notAMap = await postQuery(server.url, '{ health { status } }', { variables: [1, 2] });
         expect(notAMap.status).toBe(400);
         expect(code(notAMap)).toBe('BAD_REQUEST');
+        // Apollo's own request errors leave with the one error shape too.
+        expect(notAMap.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
+        const noQuery = await post(server.url, JSON.stringify({ variables: {} }));
+        expect([noQuery.status, code(noQuery)]).toEqual([400, 'BAD_REQUEST']);
+        expect(noQuery.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
     [
@@ -189,6 +199,7 @@ describe('hostile input against a running gateway', () => {
         const res = await post(server.url, JSON.stringify([{ query: '{ health { status } }' }, { query: '{ health { status } }' }]));
         expect(res.status).toBe(400);
         expect(code(res)).toBe('BAD_REQUEST');
+        expect(res.body?.errors?.[0]?.extensions?.requestId).toEqual(expect.any(String));
       },
     ],
   ];
@@ -239,6 +250,11 @@ describe('hostile input against a running gateway', () => {
   it('refuses a GET without a CSRF-safe header and a mutation over GET', async () => {
     const get = await fetch(`${server.url}?query=${encodeURIComponent('{ health { status } }')}`);
     expect(get.status).toBe(400);
+    expect(((await get.json()) as { errors: { extensions: unknown }[] }).errors[0]!.extensions).toEqual(expect.objectContaining({ code: 'BAD_REQUEST', requestId: expect.any(String) }));
+    // A bearer token cannot be sent cross-site without a preflight: such a GET is accepted.
+    const token = await tokenFor(server, Role.VIEWER);
+    const withToken = await fetch(`${server.url}?query=${encodeURIComponent('{ health { status } }')}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(withToken.status).toBe(200);
     const mutation = await fetch(`${server.url}?query=${encodeURIComponent('mutation { logout }')}`, {
       headers: { 'apollo-require-preflight': 'true' },
     });
@@ -453,6 +469,14 @@ describe('introspection by configuration', () => {
       expect(code(res)).toBe('FORBIDDEN');
       const typename = await postQuery(server.url, '{ __typename health { status } }');
       expect(typename.status).toBe(200);
+      // Names are suggested only to those who may read the schema anyway.
+      const misspelled = '{ investigationz { totalCount } }';
+      const anonymous = await postQuery(server.url, misspelled);
+      expect(code(anonymous)).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(anonymous.body?.errors?.[0]?.message).not.toMatch(/Did you mean/);
+      const token = await tokenFor(server, Role.ADMIN);
+      const admin = await postQuery(server.url, misspelled, {}, { authorization: `Bearer ${token}` });
+      expect(admin.body?.errors?.[0]?.message).toMatch(/Did you mean .*"investigations"/);
     } finally {
       await server.close();
     }

@@ -19,6 +19,30 @@ describe('createRedis / closeRedis', () => {
     expect(open('cli-subscriber').options.enableAutoPipelining).toBe(false);
   });
 
+  it('should answer a scripted command defined while a pipeline is open in the same turn, and not crash', async () => {
+    const redis = open('main');
+    await redis.ping();
+    const key = `test:script:${randomBytes(4).toString('hex')}`;
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // The GET opens this turn's pipeline; the command is defined after it, as a limiter made at run time does.
+      const before = redis.get(key);
+      redis.defineCommand('vigilTestIncr', { numberOfKeys: 1, lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])" });
+      const scripted = (redis as unknown as { vigilTestIncr(key: string, by: number): Promise<number> }).vigilTestIncr(key, 5);
+      const after = redis.get(key);
+      const [, incremented, read] = await Promise.all([before, scripted, after]);
+      expect(incremented).toBe(5);
+      expect(read).toBe('5');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await redis.del(key);
+    }
+  });
+
   it('should deliver a PUBLISH issued just before closing', async () => {
     const channel = `test:close:${randomBytes(4).toString('hex')}`;
     const subscriber = open('subscriber');

@@ -4,6 +4,7 @@ import { Session } from '../../entities/session.entity';
 import { User } from '../../entities/user.entity';
 import { NotFoundError } from '../../errors';
 import { Permission, permissionsOf } from '../../permissions/roles';
+import { answerSignedInAccount } from '../../permissions/rules';
 import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
 import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
@@ -46,12 +47,12 @@ export class AuthResolver {
     otp: string | null | undefined,
     @Ctx() ctx: Context,
   ): Promise<AuthResult> {
-    return ctx.services.auth.login(requestMeta(ctx), email, password, otp);
+    return ctx.services.auth.login(requestMeta(ctx), email, password, otp).then(answerSignedInAccount);
   }
 
   @Mutation(() => AuthPayload, { description: 'Anyone holding a refresh token: rotates it and issues a new access token' })
   refreshSession(@Sensitive(Sensitivity.SECRET, 'refreshToken') @Arg('refreshToken', () => String, { description: 'The refresh token from the last AuthPayload' }) refreshToken: string, @Ctx() ctx: Context): Promise<AuthResult> {
-    return ctx.services.auth.refresh(requestMeta(ctx), refreshToken);
+    return ctx.services.auth.refresh(requestMeta(ctx), refreshToken).then(answerSignedInAccount);
   }
 
   @Mutation(() => Boolean, { description: 'Signed in: ends the current session' })

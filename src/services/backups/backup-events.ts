@@ -25,17 +25,21 @@ export interface BackupProgressEvent {
 }
 
 /**
- * Tables whose rows are the backups area's own records (backups, verifications, operations), the
- * alert sequence ledger, and the live state of the running cluster (maintenance leases, each
- * instance's settings report): their data is not in an archive, and a restore leaves them as they
- * are, so what happened around a restore stays known after it and the restore's own maintenance
- * lease holds through it.
+ * Tables a restore leaves as they are, and whose rows are not in an archive: the backups area's own
+ * records (backups, verifications, operations), the alert sequence ledger, the runtime settings
+ * with their history, and the live state of the running cluster (maintenance leases, each
+ * instance's settings report). What happened around a restore stays known after it, the restore's
+ * own maintenance lease holds through its commit, and neither alert numbers nor settings versions
+ * go back: a number handed out twice would let subscribers skip alerts and a stale
+ * `updateSystemSettings(expectedVersion)` pass.
  */
 export const PRESERVED_TABLES = [
   'public.backup',
   'public.backup_verification',
   'public.backup_operation',
   'public.alert_sequence_ledger',
+  'public.system_settings_state',
+  'public.system_settings_change',
   'public.maintenance_hold',
   'public.settings_instance',
 ] as const;

@@ -67,7 +67,6 @@ export class BackupRestorer {
     const client = lock.client;
     const id = backup.id;
     const operationId = await this.ledger.begin(client, { kind: 'RESTORE', backupId: id, meta });
-    await this.ctx.audit(meta, { action: 'BACKUP_RESTORE_START', resourceType: 'Backup', resourceId: id });
     let safety: Backup | null = null;
     let fingerprint: string | null = null;
     let lift: (() => Promise<void>) | null = null;
@@ -77,7 +76,10 @@ export class BackupRestorer {
       return result;
     };
     try {
+      // Writes stop first: every moment before the fence is one in which another instance may
+      // acknowledge a write the restore then replaces.
       lift = this.fence ? await this.fence.hold(meta, `restoring backup ${id}`) : null;
+      await this.ctx.audit(meta, { action: 'BACKUP_RESTORE_START', resourceType: 'Backup', resourceId: id });
       const started = await this.archiver.record(meta, client, { label: `before restoring ${id}`, trigger: BackupTrigger.PRE_RESTORE });
       safety = await this.archiver.run(tools, client, started, meta);
       if (safety.status !== BackupStatus.SUCCEEDED) {

@@ -300,7 +300,8 @@ export class SettingsService {
     const next = this.build(stored);
     const changed = next.signature !== this.snapshot.signature;
     if (changed) this.apply(next);
-    if (changed || Date.now() - this.lastReportAt >= this.heartbeatMs) this.report();
+    // Only a serving instance reports itself (the CLI reads and changes settings without serving).
+    if (this.timer && (changed || Date.now() - this.lastReportAt >= this.heartbeatMs)) this.report();
   }
 
   private build(stored: StoredSettings): SettingsSnapshot {
@@ -334,7 +335,7 @@ export class SettingsService {
     if (m.enabled) {
       const signature = next.signature;
       void this.writes.drained().then(() => {
-        if (this.snapshot.signature === signature) this.report();
+        if (this.timer && this.snapshot.signature === signature) this.report();
       });
     }
   }
@@ -450,7 +451,8 @@ export class SettingsService {
     }
     await this.refresh();
     const keys = change.changes.map((c) => c.key);
-    void this.raiseAlert?.({
+    // Awaited (a failure only logged): the CLI exits right after, and an alert must not be lost to that.
+    await this.raiseAlert?.({
       level: AlertLevel.INFO,
       source: 'settings',
       fingerprint: `settings:version:${change.version}`,
@@ -580,7 +582,7 @@ export class SettingsService {
   async awaitWritesStopped(options: { timeoutMs?: number } = {}): Promise<WritesStoppedResult> {
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     const target = (await this.refresh()).version;
-    this.report();
+    if (this.timer) this.report();
     await this.reporting;
     for (;;) {
       let waitingFor: string[] = [];

@@ -14,9 +14,9 @@ export interface Alert {
   firstSeenAt: string;
   lastSeenAt: string;
   acknowledgedAt: string | null;
-  acknowledgedBy: { email: string } | null;
+  acknowledgedBy: { id: string; name: string } | null;
   resolvedAt: string | null;
-  resolvedBy: { email: string } | null;
+  resolvedBy: { id: string; name: string } | null;
   resolution: string | null;
   escalationLevel: number;
 }

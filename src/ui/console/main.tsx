@@ -7,9 +7,12 @@ import { SignIn } from '../shared/SignIn';
 import '../shared/vigil.css';
 import './console.css';
 import { ALERT_LEVELS, LiveFeed, type Alert, type AlertLevel, type Health, type LiveState } from './live';
+import { SettingsPanel } from './SettingsPanel';
 
 /** The permission that allows acknowledging and resolving alerts (API.md). */
 const MAY_HANDLE_ALERTS = 'MODIFY_INVESTIGATIONS';
+/** The permission that shows the runtime settings (API.md). */
+const MAY_READ_SETTINGS = 'ADMIN_ACCESS';
 const SHOWN_ALERTS = 200;
 
 const levelRank = (level: AlertLevel) => ALERT_LEVELS.indexOf(level);
@@ -110,8 +113,8 @@ function AlertRow({ alert, token, mayHandle, onChanged }: AlertRowProps) {
         <span className={`badge alert-status-${alert.status.toLowerCase()}`} data-testid="alert-status">
           {alert.status}
         </span>
-        {alert.acknowledgedBy && alert.status === 'ACKNOWLEDGED' && <div className="vigil-muted">by {alert.acknowledgedBy.email}</div>}
-        {alert.resolvedBy && alert.status === 'RESOLVED' && <div className="vigil-muted">by {alert.resolvedBy.email}</div>}
+        {alert.acknowledgedBy && alert.status === 'ACKNOWLEDGED' && <div className="vigil-muted">by {alert.acknowledgedBy.name}</div>}
+        {alert.resolvedBy && alert.status === 'RESOLVED' && <div className="vigil-muted">by {alert.resolvedBy.name}</div>}
       </td>
       <td>{alert.count > 1 ? `×${alert.count}` : ''}</td>
       <td>{time(alert.lastSeenAt)}</td>
@@ -298,6 +301,7 @@ function Console() {
             </table>
           )}
         </section>
+        {token && session.permissions.includes(MAY_READ_SETTINGS) && <SettingsPanel token={token} permissions={session.permissions} />}
       </main>
     </div>
   );

@@ -27,7 +27,7 @@ export const WHO_AM_I = /* GraphQL */ `
 const ALERT_FIELDS = /* GraphQL */ `
   fragment ConsoleAlert on Alert {
     id level title message source status count firstSeenAt lastSeenAt
-    acknowledgedAt acknowledgedBy { email } resolvedAt resolvedBy { email } resolution escalationLevel
+    acknowledgedAt acknowledgedBy { id name } resolvedAt resolvedBy { id name } resolution escalationLevel
   }
 `;
 
@@ -70,6 +70,51 @@ export const CONSOLE_HEALTH_CHANGED = /* GraphQL */ `
   ${HEALTH_FIELDS}
 `;
 
+const SETTINGS_FIELDS = /* GraphQL */ `
+  fragment ConsoleIntSetting on IntSetting { effective source defaultValue min max variable }
+  fragment ConsoleLevelSetting on AlertLevelSetting { effective source defaultValue variable }
+  fragment ConsoleScheduleSetting on ScheduleSetting { effective source defaultValue variable }
+  fragment ConsoleSettings on SystemSettings {
+    version updatedAt updatedBy { email }
+    maintenance { enabled message since reason }
+    alerts {
+      cooldownSeconds { ...ConsoleIntSetting } escalationSeconds { ...ConsoleIntSetting }
+      denialsThreshold { ...ConsoleIntSetting } denialsWindowSeconds { ...ConsoleIntSetting }
+      logMinLevel { ...ConsoleLevelSetting } webhookMinLevel { ...ConsoleLevelSetting }
+      slackMinLevel { ...ConsoleLevelSetting } emailMinLevel { ...ConsoleLevelSetting }
+    }
+    protection {
+      requestWindowSeconds { ...ConsoleIntSetting } anonymousRequestLimit { ...ConsoleIntSetting } userRequestLimit { ...ConsoleIntSetting }
+      roleRequestLimits { role effective source defaultValue min max variable }
+      signInLimit { ...ConsoleIntSetting } signInWindowSeconds { ...ConsoleIntSetting }
+      costLimit { ...ConsoleIntSetting } costBudget { ...ConsoleIntSetting } costBudgetWindowSeconds { ...ConsoleIntSetting }
+      wsSubscribeLimit { ...ConsoleIntSetting } wsMaxQueue { ...ConsoleIntSetting } wsMaxConnectionsPerIp { ...ConsoleIntSetting }
+      wsMaxConnectionsPerUser { ...ConsoleIntSetting } wsMaxSubscriptionsPerConnection { ...ConsoleIntSetting }
+    }
+    identity {
+      lockoutThreshold { ...ConsoleIntSetting } lockoutWindowSeconds { ...ConsoleIntSetting } lockoutDurationSeconds { ...ConsoleIntSetting }
+      sessionIdleTimeoutSeconds { ...ConsoleIntSetting } sessionMaxLifetimeSeconds { ...ConsoleIntSetting } maxSessionsPerUser { ...ConsoleIntSetting }
+      mfaRequired { role effective source defaultValue variable }
+    }
+    retention {
+      auditRetentionDays { ...ConsoleIntSetting } backupSchedule { ...ConsoleScheduleSetting } backupKeepLast { ...ConsoleIntSetting }
+      backupKeepDays { ...ConsoleIntSetting } drillSchedule { ...ConsoleScheduleSetting } backupMaxAgeHours { ...ConsoleIntSetting }
+    }
+  }
+`;
+
+export const CONSOLE_SETTINGS = /* GraphQL */ `
+  query ConsoleSettings { systemSettings { ...ConsoleSettings } }
+  ${SETTINGS_FIELDS}
+`;
+
+export const CONSOLE_UPDATE_SETTINGS = /* GraphQL */ `
+  mutation ConsoleUpdateSettings($expectedVersion: Int!, $input: SystemSettingsInput!) {
+    updateSystemSettings(expectedVersion: $expectedVersion, input: $input) { ...ConsoleSettings }
+  }
+  ${SETTINGS_FIELDS}
+`;
+
 /** All of the above, by name. */
 export const UI_OPERATIONS: Record<string, string> = {
   LOGIN,
@@ -83,4 +128,6 @@ export const UI_OPERATIONS: Record<string, string> = {
   CONSOLE_ALERT_RAISED,
   CONSOLE_ALERT_UPDATED,
   CONSOLE_HEALTH_CHANGED,
+  CONSOLE_SETTINGS,
+  CONSOLE_UPDATE_SETTINGS,
 };
