@@ -37,8 +37,18 @@ export abstract class VigilError extends GraphQLError {
 
 export class UnauthenticatedError extends VigilError {
   readonly code = ErrorCode.UNAUTHENTICATED;
-  constructor(message = 'You must be signed in to do this') {
-    super(message, ErrorCode.UNAUTHENTICATED);
+  constructor(message = 'You must be signed in to do this', extensions: Record<string, unknown> = {}) {
+    super(message, ErrorCode.UNAUTHENTICATED, extensions);
+  }
+}
+
+/**
+ * The access token's time is up, though its session may still be alive: refresh it
+ * (`refreshSession`) and retry. `extensions.tokenExpired` tells clients apart from "sign in again".
+ */
+export class AccessTokenExpiredError extends UnauthenticatedError {
+  constructor() {
+    super('The access token has expired', { tokenExpired: true });
   }
 }
 

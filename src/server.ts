@@ -34,7 +34,7 @@ import { performancePlugins } from './plugins/performance';
 import { countSubscriptions, observeWebsocketConnections } from './plugins/websocket-metrics';
 import { registerObservabilityRoutes } from './http/observability.routes';
 import { checkStartupSecurity } from './services/security/security-audit';
-import { websocketAuth } from './plugins/ws-auth';
+import { authorizationOf, websocketAuth } from './plugins/ws-auth';
 import { firstAdminAnnouncer } from './services/users/first-admin';
 import { registerUiRoutes } from './http/ui.routes';
 import { buildVigilSchema } from './schema/build';
@@ -210,8 +210,8 @@ export async function createServer(config: Config, options: CreateServerOptions 
       viewerOf: (ctx) => auth.viewerOf(ctx),
       createContext: async (ctx, requestId) => {
         const request = ctx.extra.request;
-        const params = ctx.connectionParams ?? {};
-        const authorization = typeof params.authorization === 'string' ? params.authorization : null;
+        const raw = authorizationOf(ctx.connectionParams);
+        const authorization = typeof raw === 'string' ? raw : null;
         const context = await createContext(contextDeps, {
           requestId,
           ip: clientIp(request),
@@ -221,7 +221,7 @@ export async function createServer(config: Config, options: CreateServerOptions 
         });
         // Assigned, not spread: the context's lazy properties are getters of its class (see createContext).
         const operationContext = Object.assign(context, { closeConnection: (code: number, reason: string) => closeWebSocket(ctx.extra.socket, code, reason) });
-        return continueConnectionTrace(operationContext, params);
+        return continueConnectionTrace(operationContext, ctx.connectionParams);
       },
     });
     wsEdge.watchConnections(wsServer);
@@ -235,7 +235,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
         isProd: true,
         onConnect: async (ctx) => {
           try {
-            return (await auth.onConnect(ctx)) && wsEdge.onConnected(ctx);
+            if (await auth.onConnect(ctx)) return wsEdge.onConnected(ctx);
+            await wsEdge.onRefused(ctx);
+            return false;
           } catch (error) {
             // graphql-ws would close with 4500, which its clients never retry.
             if (!isDependencyOutage(error)) throw error;

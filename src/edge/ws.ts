@@ -49,6 +49,8 @@ export interface WebsocketEdge {
   /** Runs after the auth hooks accepted a connection: the per-user connection cap. */
   onConnected(ctx: ConnectionContext): boolean;
   onClose(ctx: ConnectionContext): void;
+  /** A connection whose token was refused at `connection_init` counts against its IP's request limit, as on HTTP. */
+  onRefused(ctx: ConnectionContext): Promise<void>;
   /** graphql-ws `onSubscribe`: the gate's stages for every query, mutation and subscription. */
   onSubscribe(ctx: ConnectionContext, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]>;
 }
@@ -103,6 +105,10 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
       }
       users.set(ctx, viewer.id);
       return true;
+    },
+
+    async onRefused(ctx) {
+      await gate.admitRequest(connectionCaller(ctx.extra.request, randomUUID()));
     },
 
     onClose(ctx) {

@@ -11,6 +11,20 @@ export enum VigilCloseCode {
   ServiceUnavailable = 1013,
   /** The client IP or user already holds the most websocket connections allowed; retry later. */
   TooManyConnections = 4029,
+  /**
+   * The access token expired (at `connection_init`, or while the connection was open: a connection
+   * lives as long as its token). Refresh the token and reconnect; graphql-ws clients retry this
+   * code, and a `connectionParams` function hands them the fresh token.
+   */
+  TokenExpired = 4440,
+  /**
+   * The session ended (signed out, revoked, idle, past its lifetime, refresh-token reuse, account
+   * disabled or second factor reset) or the token is not valid: sign in again. graphql-ws clients
+   * do not retry 4401.
+   */
+  SessionEnded = 4401,
+  /** The user's rights changed (role): reconnect, and every subscription is checked again. */
+  RightsChanged = 4403,
 }
 
 /** The reason sent with {@link VigilCloseCode.ServiceUnavailable}: generic, naming no address. */

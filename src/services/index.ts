@@ -34,7 +34,7 @@ import { createAlertService } from './alerts/create-alert-service';
 import type { AlertService } from './alerts/alert.service';
 import { SettingsService } from './settings/settings.service';
 import { maintenanceCheck } from './settings/maintenance-check';
-import { maintenanceFence } from './settings/maintenance-fence';
+import { maintenanceFence } from './backups/maintenance-fence';
 import { alertThresholdsView, backupPolicyView, identityView } from './settings/live-views';
 import { systemMeta } from '../context';
 

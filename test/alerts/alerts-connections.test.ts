@@ -27,7 +27,7 @@ describe('alert subscriptions and the session behind them', () => {
     await a?.close();
   });
 
-  it('closes an alertRaised connection on A with 4403 when its session is ended through B', async () => {
+  it('closes an alertRaised connection on A with 4401 when its session is ended through B', async () => {
     const user = await createUser(a, Role.ANALYST);
     const { accessToken } = await signIn(a, user.email, user.password);
     const admin = await tokenFor(b, Role.ADMIN);
@@ -40,7 +40,7 @@ describe('alert subscriptions and the session behind them', () => {
       await until(() => a.services.alerts.feed.subscriberCount === 1, 'the subscription to be registered');
       const out = await graphql(b.url, LogoutDocument, {}, { token: accessToken });
       expect(out.errors).toBeUndefined();
-      expect(await closed).toBe(4403);
+      expect(await closed).toBe(4401);
       await ended;
     } finally {
       await client.dispose();
@@ -50,7 +50,7 @@ describe('alert subscriptions and the session behind them', () => {
     expect(raised.errors).toBeUndefined();
   });
 
-  it('closes an open connection with 4403 when its session reaches its absolute lifetime', async () => {
+  it('closes an open connection with 4401 when its session reaches its absolute lifetime', async () => {
     const user = await createUser(a, Role.VIEWER);
     const { accessToken } = await signIn(a, user.email, user.password);
     await a.orm.em.fork().getConnection().execute(`update session set expires_at = now() + interval '2 seconds' where user_id = ?`, [user.id]);
@@ -58,20 +58,20 @@ describe('alert subscriptions and the session behind them', () => {
     const acked = new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
     expect(JSON.parse(await acked)).toEqual({ type: 'connection_ack' });
     const { code, reason } = await closed;
-    expect(code).toBe(4403);
-    expect(reason).toBe('Session expired');
+    expect(code).toBe(4401);
+    expect(reason).toMatch(/^Session ended/);
   });
 
-  it('refuses a connection whose session has expired with 4403', async () => {
+  it('refuses a connection whose session has expired with 4401', async () => {
     const user = await createUser(a, Role.VIEWER);
     const { accessToken } = await signIn(a, user.email, user.password);
     await a.orm.em.fork().getConnection().execute(`update session set expires_at = now() - interval '1 second' where user_id = ?`, [user.id]);
     const { closed } = connectRaw(a.wsUrl, accessToken);
-    expect((await closed).code).toBe(4403);
+    expect((await closed).code).toBe(4401);
   });
 
-  it('refuses a malformed token with 4403', async () => {
+  it('refuses a malformed token with 4401', async () => {
     const { closed } = connectRaw(a.wsUrl, 'not-a-jwt');
-    expect((await closed).code).toBe(4403);
+    expect((await closed).code).toBe(4401);
   });
 });

@@ -35,12 +35,13 @@ describe('a subscriber that never reads', () => {
   afterAll(() => server?.close());
 
   /** Waits for the first event, stops reading, publishes up to EVENTS more until the cut, and expects 4008. */
-  async function floodAndExpectCut(subscriber: RawSubscriber, publish: (i: number) => Promise<unknown> | void): Promise<void> {
+  async function floodAndExpectCut(subscriber: RawSubscriber, publish: (i: number) => Promise<unknown> | void, alreadyPublished = 0): Promise<void> {
     await until(() => subscriber.messages.some((m) => m.type === 'next'), 'the first event');
     subscriber.socket.pause();
     const cuts = () => server.services.metrics.wsSlowSubscribers.get().then((m) => m.values[0]?.value ?? 0);
     const before = await cuts();
-    let published = 0;
+    // Events announced before the first one arrived are queued too: they count toward the cut.
+    let published = alreadyPublished;
     // Up to EVENTS events; once the cut is seen the rest would reach nobody.
     while (published < EVENTS && (await cuts()) === before) {
       await publish(published++);
@@ -78,11 +79,13 @@ describe('a subscriber that never reads', () => {
     });
     const publish = () => server.pubsub.publish(INVESTIGATION_UPDATED, investigation.id, { id: investigation.id, change: 'UPDATED' });
     // The Redis channel is subscribed asynchronously: announce until the first event arrives.
+    let announced = 0;
     await until(() => {
       publish();
+      announced++;
       return subscriber.messages.some((m) => m.type === 'next');
     }, 'the first investigation event');
-    await floodAndExpectCut(subscriber, publish);
+    await floodAndExpectCut(subscriber, publish, announced);
   }, 180_000);
 
   it('is closed with 4008 on backupProgress', async () => {

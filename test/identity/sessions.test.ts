@@ -1,3 +1,4 @@
+import { VigilCloseCode } from '../../src/infra/websocket';
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from 'graphql-ws';
 import { Role } from '../../src/permissions/roles';
@@ -206,14 +207,14 @@ describe('revocation across gateway instances sharing Postgres and Redis', () =>
     expect(await meCode(b, accessToken)).toBe('UNAUTHENTICATED');
   });
 
-  it('closes open subscriptions of a revoked session on the other instance with 4403', async () => {
+  it('closes open subscriptions of a revoked session on the other instance with 4401 (sign in again)', async () => {
     const user = await createUser(a, Role.VIEWER);
     const session = await signIn(a, user.email, user.password);
     const other = await signIn(a, user.email, user.password);
     const revoked = await openSubscription(b, session.accessToken);
     const untouched = await openSubscription(b, other.accessToken);
     expect((await graphql(a.url, LogoutDocument, {}, { token: session.accessToken })).data?.logout).toBe(true);
-    expect(await revoked.closed).toBe(CloseCode.Forbidden);
+    expect(await revoked.closed).toBe(VigilCloseCode.SessionEnded);
     expect(await meCode(b, other.accessToken)).toBeUndefined();
     await untouched.dispose();
     await revoked.dispose();

@@ -1,4 +1,4 @@
-import { CloseCode } from 'graphql-ws';
+import { VigilCloseCode } from '../../src/infra/websocket';
 import { Role } from '../../src/permissions/roles';
 import { AccessTokens } from '../../src/services/auth/tokens';
 import { LoginDocument, MeDocument, UpdateUserDocument } from '../generated/graphql';
@@ -169,10 +169,10 @@ describe('sign-in and access tokens', () => {
   });
 
   describe('on websockets', () => {
-    it('refuses connection_init with an invalid token with close code 4403', async () => {
-      expect(await closeCodeOf('not-a-jwt', server.wsUrl)).toBe(CloseCode.Forbidden);
+    it('refuses connection_init with an invalid token with 4401 (sign in again) and an expired one with 4440 (refresh and reconnect)', async () => {
+      expect(await closeCodeOf('not-a-jwt', server.wsUrl)).toBe(VigilCloseCode.SessionEnded);
       const expired = await signed(TEST_JWT_SECRET, { sub: '00000000-0000-4000-8000-000000000000', sid: '00000000-0000-4000-8000-000000000000' }, Math.floor(Date.now() / 1000) - 5);
-      expect(await closeCodeOf(expired, server.wsUrl)).toBe(CloseCode.Forbidden);
+      expect(await closeCodeOf(expired, server.wsUrl)).toBe(VigilCloseCode.TokenExpired);
     });
 
     it('accepts a valid token and an anonymous connection', async () => {

@@ -117,7 +117,7 @@ export async function underAttack(
   attack: () => Promise<unknown>,
   options: { concurrency?: number; probes?: number } = {},
 ): Promise<{ during: number[]; after: number }> {
-  const { concurrency = 2, probes = 15 } = options;
+  const { concurrency = 1, probes = 15 } = options;
   const during: number[] = [];
   let running = true;
   const attacker = async () => {

@@ -47,6 +47,16 @@ describe('one request limit for HTTP and the websocket', () => {
     expect(statuses[5]).toBe('429 RATE_LIMITED');
   });
 
+  it('counts websocket connections refused for an invalid token against the IP too', async () => {
+    const ip = '198.51.100.9';
+    for (let i = 0; i < 5; i++) {
+      const refused = await openConnection(server.wsUrl, { ip, token: `not-a-token-${i}` });
+      expect([refused.acked, refused.closeCode]).toEqual([false, 4403]);
+    }
+    const res = await overHttp(server.url, { query: HEALTH }, from(ip));
+    expect([res.status, codeOf(res)]).toEqual([429, 'RATE_LIMITED']);
+  });
+
   it('limits sign-ins per normalised email wherever login sits (inline fragment, named fragment) and over the websocket', async () => {
     const ip = '198.51.100.3';
     const email = `someone-${randomBytes(3).toString('hex')}@example.com`;

@@ -147,7 +147,8 @@ describe('the same hostile request gets the same answer over HTTP and the websoc
     const body = { query: attack.query, variables: attack.variables };
     const raw = attack.rawVariables && `{"query":${JSON.stringify(attack.query)},"variables":${attack.rawVariables}}`;
     const headers: Record<string, string> = attack.signedIn ? { authorization: `Bearer ${token}` } : {};
-    const viaHttp = () => overHttp(server.url, raw ?? body, headers);
+    const text = raw ?? JSON.stringify(body);
+    const viaHttp = () => overHttp(server.url, text, headers);
     // A client of its own: subscribe messages are rate limited per connection.
     const client = socketClient(server.wsUrl, attack.signedIn ? token : undefined);
     const viaWs = () => (raw ? overRawWebsocket(server.wsUrl, raw, attack.signedIn ? token : undefined) : overWebsocket(client, body));

@@ -135,5 +135,32 @@ describe('systemSettings and updateSystemSettings', () => {
     expect(new Set(versions).size).toBe(4);
     const bad = await graphql(server.url, HISTORY, { first: 2, after: 'nonsense' }, { token: admin });
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    // Backward from the end of the first page: the newest entry before it.
+    const back = await graphql<HistoryData>(
+      server.url,
+      'query($last: Int, $before: String) { systemSettingsHistory(last: $last, before: $before) { edges { node { version } } } }',
+      { last: 1, before: pageInfo.endCursor },
+      { token: admin },
+    );
+    expect(back.data!.systemSettingsHistory.edges.map((e) => e.node.version)).toEqual([versions[0]]);
+  });
+
+  it('finds the settings and a history entry again with node(id), for ADMIN_ACCESS only', async () => {
+    expect((await updateSettings(server.url, superAdmin, { alerts: { escalationSeconds: 1234 } })).errors).toBeUndefined();
+    const history = await graphql<{ systemSettingsHistory: { edges: { node: { id: string; version: number } }[] } }>(
+      server.url,
+      '{ systemSettingsHistory(first: 1) { edges { node { id version } } } }',
+      {},
+      { token: admin },
+    );
+    const entry = history.data!.systemSettingsHistory.edges[0]!.node;
+    const query = `query($a: ID!, $b: ID!) { a: node(id: $a) { id ... on SystemSettingsChange { version } } b: node(id: $b) { id ... on SystemSettings { version } } }`;
+    const found = await graphql<{ a: { id: string; version: number }; b: { id: string; version: number } }>(server.url, query, { a: entry.id, b: 'SystemSettings' }, { token: admin });
+    expect(found.errors).toBeUndefined();
+    expect(found.data).toEqual({ a: entry, b: { id: 'SystemSettings', version: server.services.settings.current().version } });
+    const analyst = await tokenFor(server, Role.ANALYST);
+    const denied = await graphql(server.url, query, { a: entry.id, b: 'SystemSettings' }, { token: analyst });
+    expect(denied.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
   });
 });

@@ -213,6 +213,22 @@ export class AuthService {
     };
   }
 
+  /**
+   * When a live session idles out (no request for the idle timeout) or ends at its lifetime, read
+   * now; null when it has ended. Websocket connections arm their timers with it.
+   */
+  async sessionDeadline(sessionId: string): Promise<{ idleAt: Date; expiresAt: Date } | null> {
+    const state = await this.sessionState(sessionId);
+    if (!state || state.revoked_at || state.disabled || state.idle || state.expires_at.getTime() <= Date.now()) return null;
+    return { idleAt: new Date(new Date(state.last_seen_at).getTime() + this.settings().sessionIdleTimeoutSeconds * 1000), expiresAt: state.expires_at };
+  }
+
+  /** Ends a session that idled out while only a websocket held it, and closes its connections everywhere. */
+  async expireIdleSession(sessionId: string): Promise<void> {
+    this.sessionCache.delete(sessionId);
+    await this.revokeSessions([sessionId], 'expired');
+  }
+
   /** Drops cached state of these sessions and of every session of these users. */
   private forgetSessions(sessionIds: readonly string[], userIds: readonly string[]): void {
     for (const id of sessionIds) this.sessionCache.delete(id);

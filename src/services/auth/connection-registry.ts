@@ -2,8 +2,10 @@ import type { MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 
-/** graphql-ws close code for a connection whose session is no longer allowed (CloseCode.Forbidden). */
-export const WS_FORBIDDEN = 4403;
+import { VigilCloseCode } from '../../infra/websocket';
+
+/** Why connections are closed when a user's rights changed (the session itself lives on). */
+export const RIGHTS_CHANGED_REASON = 'role-changed';
 
 /** The cluster-wide topic that carries session revocations and role changes. */
 export const SESSION_EVENTS_TOPIC = 'auth:session-events';
@@ -33,7 +35,7 @@ interface LiveSessionRow {
 /**
  * The signed-in websocket connections of this instance, by session and user. Revocations and role
  * changes published on {@link SESSION_EVENTS_TOPIC} (through Redis when configured) close the
- * matching connections with 4403, so no subscription outlives the session or the role it was
+ * matching connections — 4401 when the session ended, 4403 when the rights changed — so no subscription outlives the session or the role it was
  * opened with; a client reconnects and is checked again. Events lost while pub/sub was down are
  * caught up from PostgreSQL when it comes back: connections whose session ended or whose user was
  * disabled or changed role meanwhile are closed the same way.
@@ -86,7 +88,8 @@ export class ConnectionRegistry {
     for (const connection of [...this.connections]) {
       if (sessions.has(connection.sessionId) || users.has(connection.userId)) {
         this.connections.delete(connection);
-        connection.close(WS_FORBIDDEN, 'Forbidden');
+        if (event.reason === RIGHTS_CHANGED_REASON) connection.close(VigilCloseCode.RightsChanged, 'Rights changed: reconnect');
+        else connection.close(VigilCloseCode.SessionEnded, 'Session ended: sign in again');
         closed++;
       }
     }
@@ -127,8 +130,10 @@ export class ConnectionRegistry {
       });
     if (!rows) return;
     const live = new Map(rows.map((r) => [r.session_id, r.role]));
-    const ended = connections.filter((c) => !live.has(c.sessionId) || (c.role !== undefined && live.get(c.sessionId) !== c.role));
+    const ended = connections.filter((c) => !live.has(c.sessionId));
+    const changed = connections.filter((c) => live.has(c.sessionId) && c.role !== undefined && live.get(c.sessionId) !== c.role);
     if (ended.length) this.closeMatching({ sessionIds: ended.map((c) => c.sessionId), reason: 'ended while pub/sub was down' });
+    if (changed.length) this.closeMatching({ sessionIds: changed.map((c) => c.sessionId), reason: RIGHTS_CHANGED_REASON });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { UnauthenticatedError } from '../../errors';
+import { AccessTokenExpiredError, UnauthenticatedError } from '../../errors';
 
 // jose 6 is ESM-only; a dynamic import keeps this CommonJS module loadable.
 type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
@@ -89,7 +89,7 @@ export class AccessTokens {
       if (ttl > 0) this.verified.set(token, verified, { ttl });
       return claimsOf(verified);
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The access token has expired');
+      if (error instanceof joseErrors.JWTExpired) throw new AccessTokenExpiredError();
       if (error instanceof UnauthenticatedError) throw error;
       throw new UnauthenticatedError('The access token is not valid');
     }
@@ -104,7 +104,7 @@ export class AccessTokens {
 function checkTimes(token: VerifiedToken, toleranceSeconds: number): VerifiedToken {
   const now = Math.floor(Date.now() / 1000);
   if (token.nbf !== undefined && token.nbf > now + toleranceSeconds) throw new UnauthenticatedError('The access token is not valid');
-  if (token.exp <= now - toleranceSeconds) throw new UnauthenticatedError('The access token has expired');
+  if (token.exp <= now - toleranceSeconds) throw new AccessTokenExpiredError();
   return token;
 }
 

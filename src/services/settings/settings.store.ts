@@ -191,9 +191,10 @@ export async function listChanges(
 
 /** History rows by id (for `node`), in the order of `ids`; null for an unknown one. */
 export async function changesById(em: EntityManager, ids: readonly string[]): Promise<(SettingsChangeRow | null)[]> {
+  if (!ids.length) return [];
   const rows = await em.execute<ChangeRow[]>(
-    'select id, version, at, actor_id, actor_email, reason, changes from system_settings_change where id = any(?::uuid[])',
-    [ids],
+    `select id, version, at, actor_id, actor_email, reason, changes from system_settings_change where id in (${ids.map(() => '?::uuid').join(', ')})`,
+    [...ids],
   );
   const byId = new Map(rows.map((r) => [r.id, toChange(r)]));
   return ids.map((id) => byId.get(id) ?? null);
