@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { FAVICON_ICO, FAVICON_SVG } from './favicon';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
@@ -121,7 +122,8 @@ function page(title: string, assets: { js: string; css: string | null }, graphql
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
-    <title>${title}</title>${css}
+    <title>${title}</title>
+    <link rel="icon" href="/favicon.svg" type="image/svg+xml">${css}
     <script defer src="${ASSETS_PREFIX}/${assets.js}"></script>
   </head>
   <body data-graphql-path="${escapeAttribute(graphqlPath)}">
@@ -140,6 +142,29 @@ function page(title: string, assets: { js: string; css: string | null }, graphql
  * Each page is switched by configuration (`VIGIL_GRAPHIQL`, `VIGIL_CONSOLE`); with the IDE off, a
  * browser at `/graphql` gets a plain 404 rather than Apollo's landing page, which loads from a CDN.
  */
+/** `GET /` for a browser: where things are, without JavaScript. */
+function homePage(links: { href: string; label: string; note: string }[]): string {
+  const items = links.map((l) => `      <li><a href="${escapeAttribute(l.href)}">${l.label}</a> — ${l.note}</li>`).join('\n');
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>Vigil</title>
+    <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+  </head>
+  <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
+    <h1>Vigil</h1>
+    <p>A GraphQL gateway for trust-and-safety and security-operations teams. GraphQL is served at <code>POST /graphql</code> (and websockets on the same path).</p>
+    <ul>
+${items}
+    </ul>
+  </body>
+</html>
+`;
+}
+
 export function registerUiRoutes(app: FastifyInstance, deps: UiRoutesDeps): void {
   const { graphiql, console: consoleEnabled } = deps.config.ui;
   const graphqlPath = deps.graphqlPath ?? '/graphql';
@@ -191,6 +216,30 @@ export function registerUiRoutes(app: FastifyInstance, deps: UiRoutesDeps): void
   if (consoleEnabled) {
     app.get('/console', async (_request, reply) => sendPage(reply, 'console', 'Vigil — live console'));
   }
+
+  const links = [
+    ...(graphiql ? [{ href: graphqlPath, label: 'GraphQL IDE', note: 'write and run operations, with the schema documentation' }] : []),
+    ...(consoleEnabled ? [{ href: '/console', label: 'Live console', note: 'health and the alert stream' }] : []),
+    { href: '/health', label: 'Health', note: 'application/health+json; per-component checks with an admin token' },
+    { href: '/docs', label: 'Documentation', note: "the operator's manual (this installation's README)" },
+  ];
+  const readme = path.join(DEFAULT_PUBLIC_DIR, '..', 'README.md');
+  app.get('/docs', async (_request, reply) => {
+    if (!existsSync(readme)) return reply.code(404).type('text/plain; charset=utf-8').send('README.md is not part of this installation.\n');
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(readFileSync(readme, 'utf8'));
+  });
+  app.get('/', async (request, reply) => {
+    void reply.header('vary', 'accept').header('cache-control', 'no-cache');
+    if (!prefersHtml(request.headers.accept)) return reply.send({ name: 'vigil', graphql: graphqlPath, links: links.map(({ href, label }) => ({ href, label })) });
+    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', UI_CONTENT_SECURITY_POLICY);
+    return reply.type('text/html; charset=utf-8').send(homePage(links));
+  });
+  app.get('/favicon.ico', async (_request, reply) =>
+    reply.type('image/x-icon').header('cache-control', 'public, max-age=86400').send(FAVICON_ICO),
+  );
+  app.get('/favicon.svg', async (_request, reply) =>
+    reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON_SVG),
+  );
 
   if (graphiql || consoleEnabled) {
     app.get<{ Params: { file: string } }>(`${ASSETS_PREFIX}/:file`, async (request, reply) => {

@@ -1,5 +1,6 @@
 import { ApolloClient, CombinedGraphQLErrors, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { cacheExchange, createClient as createUrqlClient, fetchExchange, type Client as UrqlClient } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { Role } from '../../src/permissions/roles';
 import { tokenFor } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -64,6 +65,34 @@ describe('browser GraphQL clients against a running gateway', () => {
       const anonymous = await urql().query(HEALTH, {}).toPromise();
       expect(anonymous.error?.graphQLErrors[0]?.extensions).toEqual(expect.objectContaining({ code: 'BAD_REQUEST', requestId: expect.any(String) }));
       expect(anonymous.error?.response?.status).toBe(400);
+    });
+
+    it('runs signed-in persisted queries (hash first as GET, then the text once), and refuses them anonymously as GraphQL errors', async () => {
+      const persisted = (options: { token?: string; methods: string[] }): UrqlClient =>
+        createUrqlClient({
+          url: server.url,
+          exchanges: [cacheExchange, persistedExchange({ preferGetForPersistedQueries: true }), fetchExchange],
+          fetch: recordingFetch(options.methods),
+          fetchOptions: () => (options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {}),
+          requestPolicy: 'network-only',
+        });
+      const methods: string[] = [];
+      // Its own user: the per-user limit of this server is small, and the other tests spend `token`'s.
+      const client = persisted({ token: await tokenFor(server, Role.ANALYST), methods });
+      const first = await client.query(HEALTH, {}).toPromise();
+      expect(first.error).toBeUndefined();
+      expect(first.data).toEqual({ health: expect.objectContaining({ status: expect.any(String) }) });
+      // Unknown hash: PersistedQueryNotFound, then the text is sent once and registered.
+      expect(methods[0]).toBe('GET');
+      const registered = methods.length;
+      const again = await client.query(HEALTH, {}).toPromise();
+      expect(again.error).toBeUndefined();
+      expect(again.data).toEqual(first.data);
+      expect(methods.slice(registered)).toEqual(['GET']);
+
+      const anonymous = await persisted({ methods: [] }).query(HEALTH, {}).toPromise();
+      expect(anonymous.data ?? null).toBeNull();
+      expect(anonymous.error?.graphQLErrors[0]?.extensions).toEqual(expect.objectContaining({ code: 'BAD_REQUEST', requestId: expect.any(String) }));
     });
 
     it('sees 413 and malformed JSON as GraphQL errors with a code', async () => {

@@ -9,11 +9,13 @@ import './console.css';
 import { ALERT_LEVELS, LiveFeed, type Alert, type AlertLevel, type Health, type LiveState } from './live';
 import { SettingsPanel } from './SettingsPanel';
 
-/** The permission that allows acknowledging and resolving alerts (API.md). */
+/** The permission that allows acknowledging and resolving alerts. */
 const MAY_HANDLE_ALERTS = 'MODIFY_INVESTIGATIONS';
-/** The permission that shows the runtime settings (API.md). */
+/** The permission that shows the runtime settings. */
 const MAY_READ_SETTINGS = 'ADMIN_ACCESS';
 const SHOWN_ALERTS = 200;
+/** How often the health is asked for while live, so "checked at" is the last check, not the last change. */
+const HEALTH_REFRESH_MS = 15_000;
 
 const levelRank = (level: AlertLevel) => ALERT_LEVELS.indexOf(level);
 
@@ -21,8 +23,21 @@ function sortAlerts(alerts: Map<string, Alert>): Alert[] {
   return [...alerts.values()].sort((a, b) => b.firstSeenAt.localeCompare(a.firstSeenAt) || b.id.localeCompare(a.id)).slice(0, SHOWN_ALERTS);
 }
 
+/** A date and time in the reader's locale: an alert from yesterday must not read as today's. */
 function time(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleTimeString() : '';
+  return iso
+    ? new Date(iso).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : '';
+}
+
+/** Said over every panel while the live connection is down: what is shown may be out of date. */
+function StaleNote({ live }: { live: LiveState }) {
+  if (live.kind === 'live' || live.kind === 'connecting') return null;
+  return (
+    <p className="stale-note" data-testid="stale-note" role="status">
+      {live.kind === 'paused' ? 'Paused' : 'Disconnected'}: the last known state, possibly out of date; actions are disabled until reconnected.
+    </p>
+  );
 }
 
 function StatusBadge({ status, testId }: { status: string; testId?: string }) {
@@ -33,13 +48,24 @@ function StatusBadge({ status, testId }: { status: string; testId?: string }) {
   );
 }
 
-function HealthPanel({ health, signedIn }: { health: Health | null; signedIn: boolean }) {
+function HealthPanel({ health, signedIn, live }: { health: Health | null; signedIn: boolean; live: LiveState }) {
+  // Without the live connection the page cannot know the health: it says so instead of the last status.
+  const known = live.kind === 'live';
   return (
-    <section className="panel" aria-label="Health">
+    <section className={`panel${known ? '' : ' stale'}`} aria-label="Health">
+      <StaleNote live={live} />
       <h2>
-        Health {health ? <StatusBadge status={health.status} testId="health-status" /> : <span className="vigil-muted">loading…</span>}
+        Health{' '}
+        {health ? <StatusBadge status={known ? health.status : 'UNKNOWN'} testId="health-status" /> : <span className="vigil-muted">loading…</span>}
       </h2>
-      {health && <p className="vigil-muted">checked at {time(health.checkedAt)}</p>}
+      {health && (
+        <p className="vigil-muted">
+          {known ? 'checked at' : `last known ${health.status}, checked at`}{' '}
+          <time dateTime={health.checkedAt} data-testid="health-checked-at">
+            {time(health.checkedAt)}
+          </time>
+        </p>
+      )}
       {health?.components ? (
         <table className="components" data-testid="health-components">
           <thead>
@@ -55,7 +81,7 @@ function HealthPanel({ health, signedIn }: { health: Health | null; signedIn: bo
               <tr key={c.name}>
                 <td>{c.name}</td>
                 <td>
-                  <StatusBadge status={c.status} />
+                  <StatusBadge status={known ? c.status : 'UNKNOWN'} />
                 </td>
                 <td>{c.latencyMs === null ? '' : `${Math.round(c.latencyMs)} ms`}</td>
                 <td className="detail">{c.detail ?? ''}</td>
@@ -78,10 +104,12 @@ interface AlertRowProps {
   alert: Alert;
   token: string | null;
   mayHandle: boolean;
+  /** False while the live connection is down: the buttons wait for it. */
+  connected: boolean;
   onChanged: (alert: Alert, error?: string) => void;
 }
 
-function AlertRow({ alert, token, mayHandle, onChanged }: AlertRowProps) {
+function AlertRow({ alert, token, mayHandle, connected, onChanged }: AlertRowProps) {
   const [resolving, setResolving] = useState(false);
   const [resolution, setResolution] = useState('');
   const [busy, setBusy] = useState(false);
@@ -113,21 +141,28 @@ function AlertRow({ alert, token, mayHandle, onChanged }: AlertRowProps) {
         <span className={`badge alert-status-${alert.status.toLowerCase()}`} data-testid="alert-status">
           {alert.status}
         </span>
+        {alert.escalationLevel > 0 && alert.status !== 'RESOLVED' && (
+          <span className="badge escalated" data-testid="alert-escalated" title="unacknowledged past the escalation time">
+            escalated{alert.escalationLevel > 1 ? ` ×${alert.escalationLevel}` : ''}
+          </span>
+        )}
         {alert.acknowledgedBy && alert.status === 'ACKNOWLEDGED' && <div className="vigil-muted">by {alert.acknowledgedBy.name}</div>}
         {alert.resolvedBy && alert.status === 'RESOLVED' && <div className="vigil-muted">by {alert.resolvedBy.name}</div>}
       </td>
       <td>{alert.count > 1 ? `×${alert.count}` : ''}</td>
-      <td>{time(alert.lastSeenAt)}</td>
+      <td className="when">
+        <time dateTime={alert.lastSeenAt}>{time(alert.lastSeenAt)}</time>
+      </td>
       {mayHandle && (
         <td>
           <div className="actions">
             {alert.status === 'ACTIVE' && (
-              <button type="button" className="vigil-button" disabled={busy} onClick={() => void run(CONSOLE_ACKNOWLEDGE, { id: alert.id }, 'acknowledgeAlert')}>
+              <button type="button" className="vigil-button" disabled={busy || !connected} onClick={() => void run(CONSOLE_ACKNOWLEDGE, { id: alert.id }, 'acknowledgeAlert')}>
                 Acknowledge
               </button>
             )}
             {alert.status !== 'RESOLVED' && !resolving && (
-              <button type="button" className="vigil-button secondary" disabled={busy} onClick={() => setResolving(true)}>
+              <button type="button" className="vigil-button secondary" disabled={busy || !connected} onClick={() => setResolving(true)}>
                 Resolve
               </button>
             )}
@@ -140,7 +175,7 @@ function AlertRow({ alert, token, mayHandle, onChanged }: AlertRowProps) {
                 }}
               >
                 <input aria-label="resolution" placeholder="resolution (optional)" value={resolution} onChange={(e) => setResolution(e.target.value)} />
-                <button type="submit" className="vigil-button" disabled={busy}>
+                <button type="submit" className="vigil-button" disabled={busy || !connected}>
                   Confirm
                 </button>
                 <button type="button" className="vigil-button secondary" onClick={() => setResolving(false)}>
@@ -232,6 +267,24 @@ function Console() {
     };
   }, [token, session.loading, minLevel, upsert]);
 
+  // While live: ask for the health on (re)connecting and now and then, so "checked at" is the last check.
+  useEffect(() => {
+    if (live.kind !== 'live') return;
+    let cancelled = false;
+    const refresh = () =>
+      requestData<{ health: Health }>(CONSOLE_HEALTH, {}, token).then(
+        (h) => !cancelled && setHealth(h.health),
+        () => undefined,
+      );
+    void refresh();
+    const timer = setInterval(() => void refresh(), HEALTH_REFRESH_MS);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [live.kind, token]);
+
+  const connected = live.kind === 'live';
   const shown = sortAlerts(alerts).filter((a) => levelRank(a.level) >= levelRank(minLevel));
 
   return (
@@ -259,8 +312,15 @@ function Console() {
             </span>
           )}
         </div>
-        <HealthPanel health={health} signedIn={Boolean(token)} />
-        <section className="panel" aria-label="Alerts">
+        {!connected && live.kind !== 'connecting' && (
+          <div className="disconnected" data-testid="disconnected" role="alert">
+            {live.kind === 'paused' ? 'Paused.' : 'Not connected to the gateway.'} Health is unknown and Acknowledge / Resolve are disabled until
+            the console is live again.
+          </div>
+        )}
+        <HealthPanel health={health} signedIn={Boolean(token)} live={live} />
+        <section className={`panel${connected ? '' : ' stale'}`} aria-label="Alerts">
+          <StaleNote live={live} />
           <h2>
             Alerts{' '}
             <label className="vigil-muted min-level">
@@ -295,13 +355,19 @@ function Console() {
               </thead>
               <tbody>
                 {shown.map((a) => (
-                  <AlertRow key={a.id} alert={a} token={token} mayHandle={mayHandle} onChanged={(changed, error) => (error ? setNotice(error) : upsert(changed))} />
+                  <AlertRow key={a.id} alert={a} token={token} mayHandle={mayHandle} connected={connected} onChanged={(changed, error) => (error ? setNotice(error) : upsert(changed))} />
                 ))}
               </tbody>
             </table>
           )}
         </section>
-        {token && session.permissions.includes(MAY_READ_SETTINGS) && <SettingsPanel token={token} permissions={session.permissions} />}
+        {token && session.permissions.includes(MAY_READ_SETTINGS) && (
+          // A disabled fieldset disables every control of the panel while the console is not live.
+          <fieldset className={`panel-group${connected ? '' : ' stale'}`} disabled={!connected}>
+            <StaleNote live={live} />
+            <SettingsPanel token={token} permissions={session.permissions} />
+          </fieldset>
+        )}
       </main>
     </div>
   );
