@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // A closed terminal: without a handler node would die at once, skipping the graceful stop.
+  process.on('SIGHUP', shutdown);
 }
 
 main().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config';
 import { createContext, requestIdFrom, type Context, type ContextDeps } from './context';
+import { ServiceUnavailableError } from './errors';
 import { migrate, openOrm, type MikroORM } from './infra/db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/embedded-postgres';
 import { createLogger, type Logger } from './infra/logger';
@@ -131,11 +132,27 @@ export async function createServer(config: Config, options: CreateServerOptions 
       ...edgeServerOptions(config),
       requestIdHeader: false,
       genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-      return503OnClosing: true,
+      // Requests that arrive while draining get Vigil's own answer (below), not fastify's bare 503.
+      return503OnClosing: false,
       forceCloseConnections: 'idle',
     });
+    let draining = false;
     app.addHook('onRequest', async (request, reply) => {
       void reply.header('x-request-id', request.id);
+      if (!draining) return;
+      const unavailable = new ServiceUnavailableError('This instance is shutting down; retry the request', { reason: 'SHUTTING_DOWN', retryAfter: 1 });
+      return reply
+        .code(503)
+        .header('retry-after', String(unavailable.retryAfter))
+        .header('connection', 'close')
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ errors: [{ message: unavailable.message, extensions: { ...unavailable.extensions, requestId: request.id } }] }));
+    });
+    // While draining, a keep-alive connection is closed as soon as its request is answered, so the
+    // drain ends with the last response instead of at the shutdown timeout.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (draining) void reply.header('connection', 'close');
+      return payload;
     });
     await registerSecurity(app, { config });
     registerHttpEdge(app, { gate: edge.gate, authenticate: (authorization) => services.auth.authenticate(authorization), logger });
@@ -271,15 +288,30 @@ export async function createServer(config: Config, options: CreateServerOptions 
     const stop = () => {
       stopping ??= (async () => {
         logger.info('shutting down');
+        draining = true;
+        const timeoutMs = config.shutdownTimeoutMs;
+        // Connections still busy at the drain's end are cut, leaving time to close the database
+        // and Redis within the timeout; past the timeout, stop() returns whatever is left.
+        const drainMs = Math.max(timeoutMs - Math.min(2000, timeoutMs / 2), 0);
         const force = setTimeout(() => {
-          logger.warn('shutdown timeout reached: closing remaining connections');
+          logger.warn('shutdown drain time reached: closing remaining connections');
           app.server.closeAllConnections();
-        }, config.shutdownTimeoutMs);
+        }, drainMs);
         force.unref();
-        await Promise.all([closeWebsockets(), app.close()]);
-        clearTimeout(force);
-        await cleanup();
-        logger.info('stopped');
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+          timer.unref();
+        });
+        const work = (async () => {
+          await Promise.all([closeWebsockets(), app.close()]);
+          clearTimeout(force);
+          await cleanup();
+        })();
+        const outcome = await Promise.race([work.then(() => 'done' as const), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') logger.warn({ timeoutMs }, 'shutdown timeout reached: stopping with work left');
+        else logger.info('stopped');
       })();
       return stopping;
     };

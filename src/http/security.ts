@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import type { ServerOptions } from 'node:http';
 import type { Config } from '../config';
 
 /** Browser features the gateway's pages never use, denied by `Permissions-Policy`. */
@@ -65,9 +66,15 @@ function helmetHeaders(): ReadonlyArray<readonly [string, string]> {
   return recorder.headers;
 }
 
-/** Fastify server options of the edge: time to receive a request (slow-loris bodies end with 408). */
-export function edgeServerOptions(config: Config): Pick<FastifyServerOptions, 'requestTimeout'> {
-  return { requestTimeout: config.protection.requestTimeoutMs };
+/**
+ * Fastify server options of the edge: time to receive a request (slow-loris bodies end with 408).
+ * Node enforces `requestTimeout` only when it checks its connections, every 30 s by default, so a
+ * slow body would be cut up to 30 s late: the check runs every tenth of the timeout (at most 1 s).
+ */
+export function edgeServerOptions(config: Config): Pick<FastifyServerOptions, 'requestTimeout'> & { http?: ServerOptions } {
+  const timeoutMs = config.protection.requestTimeoutMs;
+  if (timeoutMs <= 0) return { requestTimeout: 0 };
+  return { requestTimeout: timeoutMs, http: { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeoutMs / 10))) } };
 }
 
 export interface SecurityDeps {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { access, chmod, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import { removeEmbeddedEndpoint, writeEmbeddedEndpoint } from './embedded-endpoint';
+import { findRunningEmbedded, removeEmbeddedEndpoint, writeEmbeddedEndpoint } from './embedded-endpoint';
 import { findFreePort } from './net';
 import type { Logger } from './logger';
 
@@ -55,8 +55,81 @@ async function assertReachableByPostgresUser(dir: string): Promise<void> {
 }
 
 /**
+ * Stops PostgreSQL when the gateway dies, whatever the cause (SIGKILL and crashes included): a
+ * detached shell holds the read end of a pipe whose write end only this process has. When the
+ * process ends, the kernel closes the pipe, the shell reads end-of-file and asks the postmaster
+ * for a fast shutdown (SIGINT; SIGQUIT if it is still there 10 s later). It ignores the terminal's
+ * signals (its own process group, HUP/INT/TERM trapped), so only the pipe decides. Node has no
+ * PR_SET_PDEATHSIG; a pipe's end-of-file is the portable equivalent.
+ */
+const WATCHDOG = [
+  "trap '' HUP INT TERM PIPE",
+  'pid="$1"',
+  'while read -r _; do :; done',
+  'kill -INT "$pid" 2>/dev/null',
+  'i=0',
+  'while kill -0 "$pid" 2>/dev/null; do',
+  '  i=$((i+1)); if [ "$i" -ge 100 ]; then kill -QUIT "$pid" 2>/dev/null; break; fi',
+  '  sleep 0.1',
+  'done',
+].join('\n');
+
+function startWatchdog(postmasterPid: number): ChildProcess {
+  const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'vigil-postgres-watchdog', String(postmasterPid)], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // The pipe stays open on purpose, and neither it nor the child keeps the event loop alive.
+  watchdog.stdin?.on('error', () => undefined);
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  watchdog.unref();
+  return watchdog;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A postmaster still running on the data directory after the Vigil that started it died (its
+ * watchdog killed too, e.g. `kill -9` of the whole process group) is stopped so this start can
+ * take over; one whose Vigil is alive is left alone and reported.
+ */
+async function takeOverStale(dataDir: string, databaseDir: string, log: Logger): Promise<void> {
+  let postmasterPid: number;
+  try {
+    postmasterPid = Number((await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(postmasterPid) || postmasterPid <= 0 || !isAlive(postmasterPid)) return;
+  if (await findRunningEmbedded(dataDir)) {
+    throw new Error(`embedded PostgreSQL in ${databaseDir} is in use by another running Vigil; stop it first or set VIGIL_DATA_DIR`);
+  }
+  log.warn({ postmasterPid }, 'embedded PostgreSQL was left running by a Vigil that stopped without shutting it down: taking it over');
+  for (const [signal, waitMs] of [['SIGINT', 15_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    try {
+      process.kill(postmasterPid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + waitMs;
+    while (isAlive(postmasterPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!isAlive(postmasterPid)) return;
+  }
+  throw new Error(`embedded PostgreSQL (pid ${postmasterPid}) in ${databaseDir} did not stop`);
+}
+
+/**
  * Starts (initialising on first use) the embedded PostgreSQL 15 whose data lives in
- * `<dataDir>/postgres`, on a free loopback port. Data survives restarts.
+ * `<dataDir>/postgres`, on a free loopback port. Data survives restarts. It does not outlive the
+ * gateway (a watchdog stops it when the process dies for any reason), and one left running by a
+ * Vigil that died anyway is taken over at the next start.
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -87,6 +160,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     },
     onError: (error) => log.error({ err: error }, 'embedded PostgreSQL reported an error'),
   });
+  await takeOverStale(dataDir, databaseDir, log);
   const initialised = await access(path.join(databaseDir, 'PG_VERSION'), constants.F_OK).then(
     () => true,
     () => false,
@@ -102,10 +176,12 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
         (error instanceof Error ? `: ${error.message}` : recent.length ? `: ${recent.join(' | ').slice(-500)}` : ''),
     );
   });
-  // If the process exits without a graceful stop (a crash), do not leave PostgreSQL running.
+  // If the process exits without a graceful stop, do not leave PostgreSQL running: at once on a
+  // normal exit, through the watchdog when the process is killed.
   const server = (pg as unknown as { process?: ChildProcess }).process;
   const killOnExit = () => server?.kill('SIGINT');
   process.once('exit', killOnExit);
+  const watchdog = server?.pid ? startWatchdog(server.pid) : undefined;
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
@@ -114,7 +190,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   } finally {
     await client.end();
   }
-  log.info({ port }, 'embedded PostgreSQL is ready');
+  log.info({ port, postmasterPid: server?.pid, watchdogPid: watchdog?.pid }, 'embedded PostgreSQL is ready');
   const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   // The CLI beside this process connects to this server instead of starting a second one.
   await writeEmbeddedEndpoint(dataDir, url);
@@ -122,6 +198,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     url,
     stop: async () => {
       process.removeListener('exit', killOnExit);
+      watchdog?.kill('SIGKILL');
       await removeEmbeddedEndpoint(dataDir);
       await pg.stop();
     },

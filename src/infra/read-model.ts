@@ -196,7 +196,11 @@ export async function readRows<R = Record<string, unknown>>(em: EntityManager, s
   const knex = em.getKnex();
   const client = knex.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(connection: PgConnection): Promise<unknown> };
   const event = { __knexQueryUid: `vigil-read-${++queryUid}`, sql: statement.text, method: 'raw' };
-  const connection = await client.acquireConnection();
+  // Driver errors leave as the ORM's own exceptions (ConnectionException …), as on every other path.
+  const convert = (error: unknown) => (error && typeof error === 'object' && 'message' in error ? em.getDriver().convertException(error as Error) : error);
+  const connection = await client.acquireConnection().catch((error: unknown) => {
+    throw convert(error);
+  });
   try {
     knex.emit('query', event);
     const result = await connection.query({ name: statement.name, text: statement.text, values });
@@ -204,7 +208,7 @@ export async function readRows<R = Record<string, unknown>>(em: EntityManager, s
     return result.rows as R[];
   } catch (error) {
     knex.emit('query-error', error, event);
-    throw error;
+    throw convert(error);
   } finally {
     await client.releaseConnection(connection);
   }

@@ -7,8 +7,8 @@ export type { Redis } from 'ioredis';
  * Connects to Redis. Commands fail after a short retry instead of queueing for ever, so a Redis
  * outage degrades the features that use it rather than stalling requests. Commands issued in the
  * same event-loop turn go out as one pipeline (ioredis auto-pipelining), so concurrent requests
- * share their rate-limit and cost-budget round trips; not on a client named `subscriber` or
- * `…-subscriber`, which only (un)subscribes.
+ * share their rate-limit and cost-budget round trips (only while the connection is up); not on a
+ * client named `subscriber` or `…-subscriber`, which only (un)subscribes.
  */
 export function createRedis(url: string, logger: Logger, name: string): Redis {
   const redis = new Redis(url, {
@@ -33,10 +33,20 @@ export function createRedis(url: string, logger: Logger, name: string): Redis {
     define(name, definition);
   };
   let wasReady = false;
+  const pipelining = redis.options.enableAutoPipelining;
   redis.on('ready', () => {
     if (wasReady) logger.info({ client: name }, 'redis connection restored');
     wasReady = true;
+    redis.options.enableAutoPipelining = pipelining;
   });
+  // An auto-pipeline cut by a lost connection can call back with fewer results than commands,
+  // and ioredis then throws inside its own callback (https://github.com/redis/ioredis/issues/1931):
+  // while the connection is down, commands go out (and fail) one by one instead.
+  const offline = () => {
+    redis.options.enableAutoPipelining = false;
+  };
+  redis.on('close', offline);
+  redis.on('reconnecting', offline);
   redis.on('error', (error) => logger.warn({ client: name, err: error.message }, 'redis connection error'));
   return redis;
 }

@@ -9,6 +9,7 @@ import { guardSubscriptions } from '../permissions/subscriptions';
 import { RESOLVERS } from '../resolvers';
 import './enums';
 import { resolveNodeType } from './node';
+import { reportOutages } from './outage-errors';
 import { scalarsMap } from './scalars';
 import { sensitiveDirective } from './sensitive';
 
@@ -38,7 +39,7 @@ export async function buildTypeSchema(): Promise<GraphQLSchema> {
 
 /** The executable schema: type-graphql classes, the permission map, and guarded subscriptions. */
 export async function buildVigilSchema(): Promise<GraphQLSchema> {
-  const typeSchema = await buildTypeSchema();
+  const typeSchema = reportOutages(await buildTypeSchema());
   const schema = applyMiddleware(typeSchema, permissionsFor(typeSchema), redactions);
   return guardSubscriptions(schema, ruleTree.Subscription, shieldOptions);
 }

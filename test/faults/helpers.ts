@@ -57,3 +57,14 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
 
 /** Lets the event loop turn (sockets flush, timers fire) between bursts of work. */
 export const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Opens a websocket, sends `connection_init` and resolves with how the server closed it. */
+export async function refusedConnection(url: string, token: string | null): Promise<{ code: number; reason: string; acknowledged: boolean }> {
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  let acknowledged = false;
+  socket.on('message', (data) => {
+    if ((JSON.parse(data.toString()) as { type?: string }).type === 'connection_ack') acknowledged = true;
+  });
+  socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} })));
+  return new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString(), acknowledged })));
+}

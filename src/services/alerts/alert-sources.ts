@@ -6,6 +6,7 @@ import type { VigilPubSub } from '../../infra/pubsub';
 import type { Redis } from '../../infra/redis';
 import type { AlertService, RaiseAlertData } from './alert.service';
 import { SourceTopic } from './alert-topics';
+import { PendingWrites } from './pending-writes';
 import type { HealthComponentChangedEvent } from '../health/health-check';
 
 export interface AlertSourcesOptions {
@@ -51,8 +52,11 @@ export class AlertSources {
   private readonly localDenials = new Map<string, { count: number; resetAt: number }>();
   private readonly pending = new Set<Promise<void>>();
   private stopHealth?: () => void;
+  private readonly writes: PendingWrites;
 
-  constructor(private readonly options: AlertSourcesOptions) {}
+  constructor(private readonly options: AlertSourcesOptions) {
+    this.writes = new PendingWrites({ logger: options.logger });
+  }
 
   start(): void {
     if (this.unlisten.length) return;
@@ -110,6 +114,12 @@ export class AlertSources {
     this.stopHealth = undefined;
     for (const unlisten of this.unlisten.splice(0)) unlisten();
     await Promise.all([...this.pending]);
+    this.writes.stop();
+  }
+
+  /** Alerts and resolutions kept while the database was unavailable, stored once it is back. */
+  get waitingWrites(): number {
+    return this.writes.size;
   }
 
   /** Resolves once the events received so far have been handled. */
@@ -144,8 +154,9 @@ export class AlertSources {
     }
   }
 
-  private async raise(data: RaiseAlertData): Promise<void> {
-    await this.options.alerts.raise(systemMeta('alertSource'), data);
+  /** Raises (or counts a repeat of) an alert; kept and retried while the database is unavailable. */
+  private raise(data: RaiseAlertData): Promise<void> {
+    return this.writes.run(`raise ${data.fingerprint ?? data.title}`, () => this.options.alerts.raise(systemMeta('alertSource'), data));
   }
 
   private async onHealth(p: Payload): Promise<void> {
@@ -161,10 +172,12 @@ export class AlertSources {
         fingerprint,
         title: `Health component ${component} is ${status}`,
         message: str(p.detail),
-        labels: { component, status, previous: p.previous ?? null, instanceId: p.instanceId ?? null },
+        labels: { component, status, previous: p.previous ?? null, instanceId: p.instanceId ?? null, observedAt: p.at ?? null },
       });
     } else if (status === 'UP') {
-      await this.options.alerts.resolveByFingerprint(systemMeta('alertSource'), fingerprint, `${component} recovered`);
+      await this.writes.run(`resolve ${fingerprint}`, () =>
+        this.options.alerts.resolveByFingerprint(systemMeta('alertSource'), fingerprint, `${component} recovered`),
+      );
     }
   }
 

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { databasePoolSnapshot } from '../../infra/db-pool';
 import { HealthStatus } from '../../schema/enums';
 import type { HealthCheck } from './health-check';
@@ -21,16 +22,63 @@ export interface DatabaseThresholds {
 }
 
 /**
- * Round trip to PostgreSQL through the ORM's pool, and the pool's state: DEGRADED when the round
- * trip is slow or callers queue for connections; DOWN (by the service's timeout) when it hangs.
+ * Round trip to PostgreSQL on a connection of its own, outside the ORM's pool, plus the pool's
+ * state: a pool busy with a write burst makes callers wait, which reads as DEGRADED (queued callers
+ * or a slow round trip), never as a database that is DOWN — every instance's readiness would
+ * otherwise fail at once. DOWN when the database cannot be reached (or by the service's timeout).
+ * The connection is opened in the background on first use and again after any failure; until it
+ * is open, the round trip takes a pooled connection.
  */
 export function databaseCheck(orm: MikroORM, thresholds: DatabaseThresholds = { latencyDegradedMs: 500, poolWaitingDegraded: 5 }): HealthCheck {
+  let client: Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let stopped = false;
+  const drop = () => {
+    const current = client;
+    client = undefined;
+    current?.end().catch(() => undefined);
+  };
+  /** The connection when it is open; otherwise starts opening it in the background. */
+  const dedicated = (): Client | undefined => {
+    if (client || connecting || stopped) return client;
+    const fresh = new Client({ connectionString: orm.config.get('clientUrl'), application_name: 'vigil-health', connectionTimeoutMillis: 10_000 });
+    // An idle connection that dies (server restart) reports here; the next check reconnects.
+    fresh.on('error', () => {
+      if (client === fresh) drop();
+    });
+    connecting = fresh.connect().then(
+      () => {
+        if (stopped) void fresh.end().catch(() => undefined);
+        else client = fresh;
+      },
+      () => fresh.end().catch(() => undefined),
+    );
+    void connecting.finally(() => {
+      connecting = undefined;
+    });
+    return undefined;
+  };
   return {
     name: 'database',
     critical: true,
-    async run() {
+    async run(signal) {
       const started = performance.now();
-      await orm.em.getConnection().execute('select 1');
+      const own = dedicated();
+      if (own) {
+        const onAbort = () => drop();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await own.query('select 1');
+        } catch (error) {
+          drop();
+          throw error;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      } else {
+        // Until its own connection is open (first check, or after a loss), one from the pool.
+        await orm.em.getConnection().execute('select 1');
+      }
       const latency = round(performance.now() - started);
       const pool = databasePoolSnapshot(orm);
       const poolText = pool ? `; pool ${pool.used} in use, ${pool.free} idle, ${pool.pending} waiting (max ${pool.max})` : '';
@@ -42,6 +90,10 @@ export function databaseCheck(orm: MikroORM, thresholds: DatabaseThresholds = { 
         observedValue: latency,
         observedUnit: 'ms',
       };
+    },
+    stop: () => {
+      stopped = true;
+      drop();
     },
   };
 }
