@@ -5,7 +5,7 @@ import { systemMeta, type RequestMeta } from '../../context';
 import { ErrorCode, VigilError } from '../../errors';
 import type { MikroORM } from '../../infra/db';
 import { createVigilPubSub } from '../../infra/pubsub';
-import { BackupStatus, BackupTrigger } from '../../schema/backup.enums';
+import { BackupStatus, BackupTrigger, RestoreDatabaseState } from '../../schema/backup.enums';
 import { createServices, stopServices, type Services } from '../../services';
 import type { BackupProgressEvent } from '../../services/backups/backup.service';
 import { CliError, ExitCode, withRuntime } from '../runtime';
@@ -165,7 +165,7 @@ export async function runBackupVerify(id: string, options: { json?: boolean }, i
   });
 }
 
-/** `vigil backup restore <id> --confirm <id>`: exit 0 restored, 1 failed and rolled back. */
+/** `vigil backup restore <id> --confirm <id>`: exit 0 restored, 1 failed (the message says what the database holds). */
 export async function runBackupRestore(id: string, options: { confirm?: string }, io: BackupCommandIo = defaultIo()): Promise<number> {
   if (options.confirm !== id) {
     throw new CliError(`restoring replaces the whole database: repeat the backup id with --confirm ${id}`, BackupExitCode.USAGE);
@@ -173,10 +173,12 @@ export async function runBackupRestore(id: string, options: { confirm?: string }
   return withBackups(async ({ backups }) => {
     const result = await backups.restore(cliMeta('backup restore'), id, options.confirm ?? '');
     if (!result.ok) {
-      throw new CliError(
-        `restore of ${id} failed and the safety backup ${result.safetyBackup?.id ?? '?'} was put back: ${result.error ?? 'unknown error'}`,
-        BackupExitCode.FAILURE,
-      );
+      const state =
+        result.databaseState === RestoreDatabaseState.UNCHANGED
+          ? 'the database is as it was before the attempt'
+          : 'whether the database changed could not be read: check it before writing';
+      const safety = result.safetyBackup ? `; safety backup ${result.safetyBackup.id}` : '';
+      throw new CliError(`restore of ${id} failed, ${state}${safety}: ${result.error ?? 'unknown error'}`, BackupExitCode.FAILURE);
     }
     io.out(`backup ${id} restored; safety backup ${result.safetyBackup?.id ?? '-'}`);
     return BackupExitCode.OK;

@@ -205,6 +205,15 @@ export class BackupService {
    * runs), SERVICE_UNAVAILABLE (no tools, or the restore could not start).
    */
   async restore(meta: RequestMeta, id: string, confirm: string): Promise<RestoreOutcome> {
+    try {
+      return await this.checkedRestore(meta, id, confirm);
+    } catch (error) {
+      // A database that went away during the checks is an outage, never an internal error.
+      throw asRestoreError(error);
+    }
+  }
+
+  private async checkedRestore(meta: RequestMeta, id: string, confirm: string): Promise<RestoreOutcome> {
     if (confirm !== id) throw new BadUserInputError('confirm must repeat the id of the backup to restore', 'confirm');
     const tools = await this.ctx.requireTools();
     const backup = await this.get(this.ctx.deps.orm.em.fork(), id);
@@ -233,14 +242,7 @@ export class BackupService {
 
     const lock = await tryLock(this.ctx.databaseUrl, BACKUP_LOCKS.backup);
     if (!lock) throw new ConflictError('Another backup or restore is running; try again when it has finished');
-    return this.ctx.track(
-      this.restorer
-        .run(tools, lock, meta, backup)
-        .catch((error: unknown) => {
-          throw asRestoreError(error);
-        })
-        .finally(() => lock.release()),
-    );
+    return this.ctx.track(this.restorer.run(tools, lock, meta, backup).finally(() => lock.release()));
   }
 
   /** Deletes a backup's files and row. @throws CONFLICT while it (or any backup or restore) runs. */
