@@ -39,6 +39,19 @@ describe('vigil seed --demo', () => {
     expect(result.actions).toBeGreaterThan(0);
     expect(result.notes).toBeGreaterThan(0);
 
+    // No copy of a finding's personal data where readers without ACCESS_PII see it.
+    const findings = await server.orm.em
+      .getConnection()
+      .execute<{ summary: string; evidence: string; subject_email: string; subject_ip: string; subject_name: string }[]>(
+        'select summary, evidence::text as evidence, subject_email, subject_ip, subject_name from finding',
+      );
+    expect(findings).toHaveLength(600);
+    const leaks = findings.filter((f) =>
+      [f.subject_email, f.subject_ip, f.subject_name].some((pii) => f.summary.includes(pii) || f.evidence.includes(pii)),
+    );
+    expect(leaks).toEqual([]);
+    expect(findings.every((f) => !/\b\d{1,3}(\.\d{1,3}){3}\b|[0-9a-f]*::[0-9a-f]+|@/i.test(`${f.summary} ${f.evidence}`))).toBe(true);
+
     // The demo users sign in with the password, and the data answers real queries.
     const { accessToken } = await signIn(server, demoEmail(Role.VIEWER), 'demo-password-123');
     const page = await graphql(server.url, InvestigationsDocument, { first: 100, filter: { search: 'credential' } }, { token: accessToken });

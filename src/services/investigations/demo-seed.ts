@@ -89,16 +89,16 @@ const CASES: readonly { title: string; description: string; trigger: string; tag
 ];
 
 const FINDINGS: readonly string[] = [
-  'Login attempts from {ip} using {n} distinct credential pairs',
+  'Login attempts from one address using {n} distinct credential pairs',
   'Device fingerprint shared by {n} accounts',
   'Payout details changed {n} minutes after password reset',
   'Domain registered {n} days ago with privacy proxy',
   'Message template matched {n} reports in the last day',
   'Card BIN range tested {n} times with declines',
-  'Account created from hosting-provider IP {ip}',
+  'Account created from a hosting-provider network ({asn})',
   'User agent string matches a known automation framework',
   'Refund requested on {n} orders marked delivered',
-  'Session token reused from {ip} after logout',
+  'Session token reused from a new address after logout',
 ];
 
 const ACTIONS: readonly string[] = [
@@ -208,8 +208,11 @@ export async function seedDemo(
         const name = rand.pick(NAMES);
         fnd.id.push(randomUUID());
         fnd.inv.push(id);
-        fnd.summary.push(rand.pick(FINDINGS).replace('{ip}', ip).replace('{n}', String(rand.int(2, 500))));
-        fnd.evidence.push(JSON.stringify({ ip, asn: rand.pick(ASNS), events: rand.int(1, 5000), sample: `evt_${rand.int(100000, 999999)}` }));
+        // Summaries and evidence never repeat the subject's address, email or name: those are
+        // personal data behind ACCESS_PII, and evidence is readable by every investigation reader.
+        const asn = rand.pick(ASNS);
+        fnd.summary.push(rand.pick(FINDINGS).replace('{asn}', asn).replace('{n}', String(rand.int(2, 500))));
+        fnd.evidence.push(JSON.stringify({ asn, events: rand.int(1, 5000), sample: `evt_${rand.int(100000, 999999)}` }));
         fnd.risk.push(rand.weighted<RiskLevel>([[RiskLevel.LOW, 30], [RiskLevel.MEDIUM, 40], [RiskLevel.HIGH, 20], [RiskLevel.CRITICAL, 10]]));
         fnd.source.push(rand.pick(SOURCES));
         fnd.observed.push(new Date(createdAt.getTime() - rand.int(0, 3 * DAY_MS)));
