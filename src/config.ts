@@ -389,6 +389,13 @@ const list = (value: string) =>
     .filter(Boolean);
 
 /**
+ * Anonymous requests per window and IP when `VIGIL_RATE_LIMIT_ANONYMOUS` is unset: 60 in
+ * production; in development 6,000, enough for code generators introspecting, GraphiQL and the
+ * GraphQL-over-HTTP audit from one machine; in tests 100,000.
+ */
+export const ANONYMOUS_LIMIT_DEFAULT = { production: 60, development: 6_000, test: 100_000 } as const;
+
+/**
  * Parses and validates the environment into a {@link Config}.
  * @throws {ConfigError} naming the first variable that is wrong and why.
  */
@@ -463,8 +470,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimit: {
         enabled: e.VIGIL_RATE_LIMIT_ENABLED,
         windowSeconds: e.VIGIL_RATE_LIMIT_WINDOW_SECONDS,
-        // Test suites sign in and query far more often than a person; explicit settings still apply.
-        anonymous: e.VIGIL_RATE_LIMIT_ANONYMOUS ?? (e.NODE_ENV === 'test' ? 100_000 : 60),
+        // Test suites sign in and query far more often than a person; on a developer's machine
+        // codegen, GraphiQL and the GraphQL-over-HTTP audit all ask anonymously from one address.
+        // Explicit settings still apply.
+        anonymous: e.VIGIL_RATE_LIMIT_ANONYMOUS ?? ANONYMOUS_LIMIT_DEFAULT[e.NODE_ENV],
         user: e.VIGIL_RATE_LIMIT_USER ?? (e.NODE_ENV === 'test' ? 100_000 : 300),
         roles: Object.fromEntries(
           list(e.VIGIL_RATE_LIMIT_ROLES ?? (e.NODE_ENV === 'test' ? '' : 'ADMIN=1200,SUPER_ADMIN=1200')).map((pair) => {

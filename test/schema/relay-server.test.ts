@@ -178,4 +178,34 @@ describe("Relay's server specification", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.node).toEqual({ __typename: 'BackupProgress', id: `BackupProgress:${backupId}`, backupId, backup: { id: backupId } });
   });
+
+  it('orders and filters users, alerts, audit logs and backups the same way', async () => {
+    type Page = { totalCount: number; edges: { node: { id: string } }[] };
+    const ask = async <T>(query: string) => {
+      const res = await graphql<T>(server.url, query, {}, { token: admin });
+      expect(res.errors).toBeUndefined();
+      return res.data!;
+    };
+    for (const list of ['users', 'alerts', 'auditLogs', 'backups']) {
+      const field = { users: 'CREATED_AT', alerts: 'FIRST_SEEN_AT', auditLogs: 'SEQ', backups: 'STARTED_AT' }[list];
+      const data = await ask<Record<string, Page>>(`{
+        newest: ${list}(first: 100) { totalCount edges { node { id } } }
+        oldest: ${list}(first: 100, orderBy: { field: ${field}, direction: ASC }) { totalCount edges { node { id } } }
+      }`);
+      expect(data.oldest!.totalCount).toBe(data.newest!.totalCount);
+      expect(data.oldest!.edges.map((e) => e.node.id)).toEqual(data.newest!.edges.map((e) => e.node.id).reverse());
+    }
+    const users = await ask<{ analysts: Page; disabled: Page }>(`{
+      analysts: users(filter: { role: ANALYST }) { totalCount edges { node { id } } }
+      disabled: users(filter: { disabled: true }) { totalCount edges { node { id } } }
+    }`);
+    expect(users.analysts.totalCount).toBe(1);
+    expect(users.disabled.totalCount).toBe(0);
+    const backups = await ask<{ manual: Page; scheduled: Page }>(`{
+      manual: backups(filter: { trigger: MANUAL }) { totalCount }
+      scheduled: backups(filter: { trigger: SCHEDULED }) { totalCount }
+    }`);
+    expect(backups.manual.totalCount).toBeGreaterThanOrEqual(1);
+    expect(backups.scheduled.totalCount).toBe(0);
+  });
 });

@@ -44,4 +44,11 @@ describe('loadConfig', () => {
     const config = loadConfig({ VIGIL_CORS_ORIGINS: 'https://a.example, https://b.example' });
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
+
+  it('does not throttle a developer: the anonymous limit is 6000 in development, 60 in production, and an explicit one wins', () => {
+    const limit = (env: Record<string, string>) => loadConfig(env).protection.rateLimit.anonymous;
+    expect(limit({ NODE_ENV: 'development' })).toBe(6000);
+    expect(limit({ NODE_ENV: 'production', VIGIL_JWT_SECRET: 'x'.repeat(40) })).toBe(60);
+    expect(limit({ NODE_ENV: 'development', VIGIL_RATE_LIMIT_ANONYMOUS: '60' })).toBe(60);
+  });
 });

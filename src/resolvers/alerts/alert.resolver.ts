@@ -7,7 +7,8 @@ import { User } from '../../entities/user.entity';
 import { BadUserInputError, NotFoundError } from '../../errors';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import { subscriberQueue } from '../subscriber-queue';
-import { AlertConnection, AlertFilter, AlertMatcherInput, RaiseAlertInput } from './alert.types';
+import { listDirection } from '../../schema/list-order';
+import { AlertConnection, AlertFilter, AlertOrder, AlertMatcherInput, RaiseAlertInput } from './alert.types';
 
 interface AlertRaisedArgs {
   minLevel?: AlertLevel | null;
@@ -21,8 +22,9 @@ export class AlertResolver {
     @Ctx() ctx: Context,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => AlertFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AlertFilter | null,
+    @Arg('orderBy', () => AlertOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof AlertOrder> | null,
   ): Promise<Page<Alert>> {
-    return ctx.services.alerts.list(ctx.em, { ...page, filter });
+    return ctx.services.alerts.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
   }
 
   @Query(() => Alert, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): one alert; null for an unknown id' })

@@ -2,6 +2,7 @@ import { Field, InputType } from 'type-graphql';
 import { Alert, AlertLevel, AlertStatus } from '../../entities/alert.entity';
 import { ConnectionType } from '../../schema/connection';
 import { JSONScalar } from '../../schema/scalars';
+import { ListOrderInput } from '../../schema/list-order';
 
 export const AlertConnection = ConnectionType(Alert, 'Alert');
 
@@ -25,6 +26,9 @@ export class RaiseAlertInput {
   @Field(() => JSONScalar, { nullable: true, description: 'A flat JSON object' })
   labels?: Record<string, unknown> | null;
 }
+
+/** `alerts(orderBy:)`. */
+export const AlertOrder = ListOrderInput('Alert', { FIRST_SEEN_AT: 'FIRST_SEEN_AT' }, { FIRST_SEEN_AT: 'When it was first raised' }, 'alerts');
 
 @InputType({ description: 'Narrows `alerts`; all given conditions must hold' })
 export class AlertFilter {

@@ -4,7 +4,8 @@ import { AuditLog } from '../../entities/audit-log.entity';
 import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import type { AuditChainVerification as Verification, AuditExportResult } from '../../services/audit/audit.service';
-import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter } from './audit.types';
+import { listDirection } from '../../schema/list-order';
+import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter, AuditLogOrder } from './audit.types';
 
 @Resolver()
 export class AuditResolver {
@@ -13,8 +14,9 @@ export class AuditResolver {
     @Ctx() ctx: Context,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
     @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AuditLogFilter,
+    @Arg('orderBy', () => AuditLogOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof AuditLogOrder> | null,
   ): Promise<Page<AuditLog>> {
-    return ctx.services.audit.list(ctx.em, { ...page, filter });
+    return ctx.services.audit.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
   }
 
   @Query(() => AuditChainVerification, {

@@ -1,11 +1,15 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { AuditLog, AuditOutcome } from '../../entities/audit-log.entity';
 import { ConnectionType } from '../../schema/connection';
+import { ListOrderInput } from '../../schema/list-order';
 import { Node } from '../../schema/node';
 import { BigIntScalar } from '../../schema/scalars';
 
 /** A page of audit entries, newest first. */
 export const AuditLogConnection = ConnectionType(AuditLog, 'AuditLog');
+
+/** `auditLogs(orderBy:)`. */
+export const AuditLogOrder = ListOrderInput('AuditLog', { SEQ: 'SEQ' }, { SEQ: 'Position in the chain, which is the order they were written' }, 'auditLogs');
 
 @InputType({ description: 'Criteria for audit entries; they combine (AND)' })
 export class AuditLogFilter {

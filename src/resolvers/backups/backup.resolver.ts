@@ -7,7 +7,8 @@ import { ConnectionArgs, type Page } from '../../schema/connection';
 import { typedId } from '../../schema/node';
 import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
 import { subscriberQueue } from '../subscriber-queue';
-import { BackupConnection, BackupProgress, RestoreResult } from './backup.types';
+import { listDirection } from '../../schema/list-order';
+import { BackupConnection, BackupFilter, BackupOrder, BackupProgress, RestoreResult } from './backup.types';
 
 @Resolver(() => Backup)
 export class BackupResolver {
@@ -15,8 +16,10 @@ export class BackupResolver {
   backups(
     @Ctx() ctx: Context,
     @Args(() => ConnectionArgs) page: ConnectionArgs,
+    @Arg('filter', () => BackupFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: BackupFilter | null,
+    @Arg('orderBy', () => BackupOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof BackupOrder> | null,
   ): Promise<Page<Backup>> {
-    return ctx.services.backups.list(ctx.em, page);
+    return ctx.services.backups.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
   }
 
   @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): one backup with its manifest and verifications; null for an unknown id' })

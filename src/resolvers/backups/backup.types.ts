@@ -1,12 +1,25 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Backup } from '../../entities/backup.entity';
-import { BackupPhaseEnum, BackupStatus, RestoreDatabaseState } from '../../schema/backup.enums';
+import { BackupPhaseEnum, BackupStatus, BackupTrigger, RestoreDatabaseState } from '../../schema/backup.enums';
+import { ListOrderInput } from '../../schema/list-order';
 import { BytesScalar } from '../../schema/scalars';
 import type { BackupPhase } from '../../services/backups/backup-events';
 import { ConnectionType } from '../../schema/connection';
 import { Node } from '../../schema/node';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
+
+/** `backups(orderBy:)`. */
+export const BackupOrder = ListOrderInput('Backup', { STARTED_AT: 'STARTED_AT' }, { STARTED_AT: 'When it started' }, 'backups');
+
+@InputType({ description: 'Narrows `backups`; all given conditions must hold' })
+export class BackupFilter {
+  @Field(() => BackupStatus, { nullable: true, description: 'Only backups in this status' })
+  status?: BackupStatus | null;
+
+  @Field(() => BackupTrigger, { nullable: true, description: 'Only backups made for this reason' })
+  trigger?: BackupTrigger | null;
+}
 
 @ObjectType({ simpleResolvers: true, implements: Node, description: 'A step of a running backup, pushed by `backupProgress`' })
 export class BackupProgress {

@@ -2,13 +2,19 @@ import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { requestMeta, type Context } from '../../context';
 import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
-import { CreateUserInput, UpdateUserInput, UserConnection } from './user.types';
+import { listDirection } from '../../schema/list-order';
+import { CreateUserInput, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
 
 @Resolver(() => User)
 export class UserResolver {
   @Query(() => UserConnection, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): every account, newest first' })
-  users(@Args(() => ConnectionArgs) page: ConnectionArgs, @Ctx() ctx: Context): Promise<Page<User>> {
-    return ctx.services.users.list(page);
+  users(
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
+    @Ctx() ctx: Context,
+    @Arg('filter', () => UserFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: UserFilter | null,
+    @Arg('orderBy', () => UserOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof UserOrder> | null,
+  ): Promise<Page<User>> {
+    return ctx.services.users.list({ ...page, filter, direction: listDirection(orderBy) });
   }
 
   @Mutation(() => User, { description: 'ADMIN_ACCESS: creates an account with a role no higher than your own' })

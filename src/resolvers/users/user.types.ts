@@ -3,10 +3,23 @@ import { Field, InputType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 import { Role } from '../../permissions/roles';
 import { ConnectionType } from '../../schema/connection';
+import { ListOrderInput } from '../../schema/list-order';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 /** A page of users. */
 export const UserConnection = ConnectionType(User, 'User');
+
+/** `users(orderBy:)`. */
+export const UserOrder = ListOrderInput('User', { CREATED_AT: 'CREATED_AT' }, { CREATED_AT: 'When the account was created' }, 'users');
+
+@InputType({ description: 'Narrows `users`; all given conditions must hold' })
+export class UserFilter {
+  @Field(() => Role, { nullable: true, description: 'Only accounts with this role' })
+  role?: Role | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only disabled (true) or only active (false) accounts' })
+  disabled?: boolean | null;
+}
 
 @InputType({ description: 'A new account; its role may not be above your own' })
 export class CreateUserInput {

@@ -5,6 +5,7 @@ import { detachedShells, positionalRow, readPositional, readRows, readStatement,
 import { cursorArgument, decodeCursor, keysetSql, pageLimit, toPage, type Page, type PageWindow } from '../../schema/connection';
 import type { AlertListFilter } from './alert.service';
 import { isUuid } from '../../infra/ids';
+import type { ListDirection } from '../../schema/list-order';
 
 /** An alert as a positional row (see read-model.ts) over the `alert` row `a`. */
 const ALERT_FIELDS: readonly RowField[] = [
@@ -34,10 +35,10 @@ const ALERT_FIELDS: readonly RowField[] = [
 const alertShell = detachedShells(Alert, ALERT_FIELDS.map((f) => f.name));
 
 /**
- * A page of alerts, newest first (keyset on first seen time and id), with the total count, in one
+ * A page of alerts by first seen time and id (newest first unless `direction` says otherwise), with the total count, in one
  * statement; rows are read-only detached alerts (see read-model.ts).
  */
-export async function listAlerts(em: EntityManager, window: PageWindow, filter: AlertListFilter): Promise<Page<Alert>> {
+export async function listAlerts(em: EntityManager, window: PageWindow, filter: AlertListFilter, direction: ListDirection = 'desc'): Promise<Page<Alert>> {
   const c = new SqlConditions();
   if (filter.level) c.add(`a.level = ${c.param(filter.level)}`);
   if (filter.status) c.add(`a.status = ${c.param(filter.status)}`);
@@ -45,7 +46,7 @@ export async function listAlerts(em: EntityManager, window: PageWindow, filter: 
   if (filter.from) c.add(`a.first_seen_at >= ${c.param(filter.from)}::timestamptz`);
   if (filter.to) c.add(`a.first_seen_at < ${c.param(filter.to)}::timestamptz`);
   const count = `select count(*)::int from alert a ${c.where}`;
-  const { order, op } = keysetSql('desc', window);
+  const { order, op } = keysetSql(direction, window);
   const after = window.cursor;
   if (after) {
     const argument = cursorArgument(window);

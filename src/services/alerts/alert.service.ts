@@ -9,6 +9,7 @@ import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import { pageWindow, type Page, type PageArgs } from '../../schema/connection';
+import type { ListDirection } from '../../schema/list-order';
 import type { AuditEntryInput } from '../audit/audit.service';
 import type { AlertDeliverer } from './alert-deliverer';
 import { listAlerts } from './alert.queries';
@@ -228,11 +229,11 @@ export class AlertService {
   }
 
   /** A page of alerts, newest first (first seen, then id), with the filter applied. */
-  async list(em: EntityManager, args: PageArgs & { filter?: AlertListFilter | null }): Promise<Page<Alert>> {
+  async list(em: EntityManager, args: PageArgs & { filter?: AlertListFilter | null; direction?: ListDirection }): Promise<Page<Alert>> {
     const window = pageWindow(args);
     const filter = args.filter ?? {};
     if (filter.from && filter.to && filter.from > filter.to) throw new BadUserInputError('from must not be after to', 'filter.from');
-    return listAlerts(em, window, filter);
+    return listAlerts(em, window, filter, args.direction ?? 'desc');
   }
 
   /** ACTIVE → ACKNOWLEDGED by the actor; stops escalation. */

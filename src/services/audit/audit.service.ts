@@ -8,6 +8,7 @@ import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
+import type { ListDirection } from '../../schema/list-order';
 import { CHAIN_TIME_SQL, chainTime, entryHash, normalizeChanges, storableString, type JsonValue } from './audit-canonical';
 import { isUuid } from '../../infra/ids';
 
@@ -615,10 +616,10 @@ export class AuditService {
   /** A page of entries, newest first (seq descending), matching a filter. */
   async list(
     em: EntityManager,
-    args: PageArgs & { filter?: AuditLogQuery | null },
+    args: PageArgs & { filter?: AuditLogQuery | null; direction?: ListDirection },
   ): Promise<Page<AuditLog>> {
     const window = pageWindow(args);
-    const { order, op } = keysetSql('desc', window);
+    const { order, op } = keysetSql(args.direction ?? 'desc', window);
     const where = this.where(args.filter);
     let page = where;
     if (window.cursor) {

@@ -7,11 +7,18 @@ import { BackupVerification } from '../../entities/backup-verification.entity';
 import { BadUserInputError, ConflictError, NotFoundError } from '../../errors';
 import type { EntityManager } from '../../infra/db';
 import { isUuid } from '../../infra/ids';
-import { BackupStatus } from '../../schema/backup.enums';
+import { BackupStatus, type BackupTrigger } from '../../schema/backup.enums';
 import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
+import type { ListDirection } from '../../schema/list-order';
 import type { BackupContext } from './backup-context';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { backupFiles, readManifest } from './backup-manifest';
+
+/** What `backups` may ask for: a page, a filter, and the direction of the start time. */
+export interface BackupListArgs extends PageArgs {
+  filter?: { status?: BackupStatus | null; trigger?: BackupTrigger | null } | null;
+  direction?: ListDirection;
+}
 
 /**
  * The list of backups: reads, the import of archives found on disk, deletion and retention. The
@@ -28,21 +35,24 @@ export class BackupCatalog {
   }
 
   /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  async list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+  async list(em: EntityManager, args: BackupListArgs): Promise<Page<Backup>> {
     const window = pageWindow(args);
-    const { order, op } = keysetSql('desc', window);
-    let where = {};
+    const { order, op } = keysetSql(args.direction ?? 'desc', window);
+    const filter: Record<string, unknown> = {};
+    if (args.filter?.status) filter.status = args.filter.status;
+    if (args.filter?.trigger) filter.trigger = args.filter.trigger;
+    let where: Record<string, unknown> = filter;
     if (window.cursor) {
       const argument = cursorArgument(window);
       const [at, id] = decodeCursor(window.cursor, 2, argument);
       const time = new Date(String(at));
       if (Number.isNaN(time.getTime()) || !isUuid(id)) throw new BadUserInputError(`${argument} is not a cursor this list gave out`, argument);
       const cmp = op === '<' ? '$lt' : '$gt';
-      where = { $or: [{ startedAt: { [cmp]: time } }, { startedAt: time, id: { [cmp]: String(id) } }] };
+      where = { ...filter, $or: [{ startedAt: { [cmp]: time } }, { startedAt: time, id: { [cmp]: String(id) } }] };
     }
     const [rows, totalCount] = await Promise.all([
       window.size === 0 ? Promise.resolve([]) : em.find(Backup, where, { orderBy: { startedAt: order, id: order }, limit: window.size + 1 }),
-      em.count(Backup),
+      em.count(Backup, filter),
     ]);
     return toPage(rows, window, (b) => [b.startedAt.toISOString(), b.id], totalCount);
   }

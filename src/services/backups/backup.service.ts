@@ -6,8 +6,9 @@ import { BadUserInputError, ConflictError, NotFoundError, ServiceUnavailableErro
 import type { EntityManager } from '../../infra/db';
 import type { QueueLimit } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, BackupVerificationKind } from '../../schema/backup.enums';
-import type { Page, PageArgs } from '../../schema/connection';
+import type { Page } from '../../schema/connection';
 import { BackupArchiver } from './backup-archive';
+import type { BackupListArgs } from './backup-catalog';
 import { BackupCatalog } from './backup-catalog';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { BackupContext, type BackupServiceDeps } from './backup-context';
@@ -118,7 +119,7 @@ export class BackupService {
   }
 
   /** Backups newest first (`startedAt` descending, ties by id), as a Relay page. */
-  list(em: EntityManager, args: PageArgs): Promise<Page<Backup>> {
+  list(em: EntityManager, args: BackupListArgs): Promise<Page<Backup>> {
     return this.catalog.list(em, args);
   }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../../infra/logger';
 import { Role } from '../../permissions/roles';
 import { assertMayAssignRole, assertMayUpdateUser, type UserActor } from '../../permissions/user-policy';
 import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
+import type { ListDirection } from '../../schema/list-order';
 import type { AuditService } from '../audit/audit.service';
 import { findUserByEmail, normalizeEmail, type AuthService } from '../auth/auth.service';
 import { assertPasswordPolicy, hashPassword } from '../auth/passwords';
@@ -59,12 +60,15 @@ function actorOf(meta: RequestMeta): UserActor | null {
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
-  /** Accounts, newest first, forward or backward (see {@link pageWindow}). */
-  async list(args: PageArgs): Promise<Page<User>> {
+  /** Accounts by creation time (newest first unless `direction` says otherwise), forward or backward (see {@link pageWindow}). */
+  async list(args: PageArgs & { filter?: { role?: Role | null; disabled?: boolean | null } | null; direction?: ListDirection }): Promise<Page<User>> {
     const window = pageWindow(args);
-    const { order, op } = keysetSql('desc', window);
+    const { order, op } = keysetSql(args.direction ?? 'desc', window);
     const em = this.deps.orm.em.fork();
-    const where: Record<string, unknown> = {};
+    const filter: Record<string, unknown> = {};
+    if (args.filter?.role) filter.role = args.filter.role;
+    if (typeof args.filter?.disabled === 'boolean') filter.disabled = args.filter.disabled;
+    const where: Record<string, unknown> = { ...filter };
     if (window.cursor) {
       const argument = cursorArgument(window);
       const [at, id] = decodeCursor(window.cursor, 2, argument) as [string, string];
@@ -75,7 +79,7 @@ export class UserService {
     }
     const [rows, total] = await Promise.all([
       window.size === 0 ? Promise.resolve([]) : em.find(User, where, { orderBy: { createdAt: order, id: order }, limit: window.size + 1 }),
-      em.count(User, {}),
+      em.count(User, filter),
     ]);
     return toPage(rows, window, (u) => [u.createdAt.toISOString(), u.id], total);
   }
