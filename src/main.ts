@@ -50,6 +50,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`Vigil failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const listen = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (listen?.code === 'EADDRINUSE') {
+    console.error(`Vigil failed to start: port ${listen.port ?? ''} on ${listen.address ?? ''} is in use (another Vigil or another program): set PORT or stop it`);
+  } else console.error(`Vigil failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

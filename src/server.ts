@@ -202,7 +202,11 @@ export async function createServer(config: Config, options: CreateServerOptions 
       handler: fastifyApolloHandler(apollo, { context: httpContext }),
     });
 
+    const httpErrorListeners = new Set(app.server.listeners('error'));
     const wsServer = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: config.bodyLimitBytes });
+    // ws forwards the HTTP server's own errors (a port in use) to graphql-ws, which prints them as an
+    // "Internal error … check your implementation" stack; listen() already reports them, once.
+    for (const listener of app.server.listeners('error')) if (!httpErrorListeners.has(listener)) app.server.removeListener('error', listener as (...args: unknown[]) => void);
     observeWebsocketConnections(wsServer, services.metrics);
     const formatResult = (result: ExecutionResult, requestId: string | undefined): ExecutionResult => {
       if (!result.errors?.length) return result;

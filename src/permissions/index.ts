@@ -6,7 +6,7 @@ import type { IRules } from 'graphql-shield';
 import type { Context } from '../context';
 import { Permission } from './roles';
 import { denyAccess } from './denials';
-import { can, canRevokeSession, canSeeAccountDetails, hasPermission, isAuthenticated } from './rules';
+import { can, canRevokeSession, canSeeAccountDetails, canSilenceAlerts, hasPermission, isAuthenticated } from './rules';
 
 /**
  * The permission map: the one place that says who may touch which field. Anything not named here
@@ -54,7 +54,7 @@ export const ruleTree = {
     raiseAlert: hasPermission(Permission.ADMIN_ACCESS),
     acknowledgeAlert: hasPermission(Permission.MODIFY_INVESTIGATIONS),
     resolveAlert: hasPermission(Permission.MODIFY_INVESTIGATIONS),
-    silenceAlerts: hasPermission(Permission.MODIFY_INVESTIGATIONS),
+    silenceAlerts: and(hasPermission(Permission.MODIFY_INVESTIGATIONS), canSilenceAlerts),
     openInvestigationFromAlert: and(hasPermission(Permission.CREATE_INVESTIGATIONS), hasPermission(Permission.MODIFY_INVESTIGATIONS)),
     createBackup: hasPermission(Permission.ADMIN_ACCESS),
     verifyBackup: hasPermission(Permission.ADMIN_ACCESS),

@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { and, rule } from 'graphql-shield';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
+import { silenceCoversSecurity } from '../services/alerts/alert.service';
 import type { Context } from '../context';
 import { denyAccess } from './denials';
 import { Permission } from './roles';
@@ -77,6 +78,17 @@ export const canSeeAccountDetails = rule('canSeeAccountDetails', { cache: 'no_ca
     return denyAccess(ctx, info, 'canSeeAccountDetails', message);
   },
 );
+
+/**
+ * `silenceAlerts(matcher)`: a silence that can mute security alerts (it names the security source
+ * or a security fingerprint, or names no source and so matches them all) needs ADMIN_ACCESS, so
+ * nobody silences the alerts raised about themselves. Depends on the argument: strict cache.
+ */
+export const canSilenceAlerts = rule('canSilenceAlerts', { cache: 'strict' })((_parent, args: { matcher?: Parameters<typeof silenceCoversSecurity>[0] }, ctx: Context, info) => {
+  if (!ctx.viewer) return denyAccess(ctx, info, 'canSilenceAlerts');
+  if (ctx.viewer.permissions.has(Permission.ADMIN_ACCESS) || !silenceCoversSecurity(args.matcher ?? {})) return true;
+  return denyAccess(ctx, info, 'canSilenceAlerts', 'Silencing security alerts needs the ADMIN_ACCESS permission');
+});
 
 /** Whether a viewer (or nobody) holds a permission; for visibility decisions outside shield rules. */
 export function can(viewer: Context['viewer'], permission: Permission): boolean {

@@ -275,6 +275,10 @@ describe('the permission matrix', () => {
           const someone = identity ?? callers.get(Role.VIEWER)!;
           Object.assign(overrides, { email: someone.email, password: someone.password });
         }
+        if (name === 'Mutation.silenceAlerts') {
+          // Security alerts need ADMIN_ACCESS to be silenced (test/alerts/alerts-silences.test.ts); this row checks the rest.
+          overrides.matcher = { source: 'health' };
+        }
         if (name === 'Mutation.refreshSession') {
           const someone = identity ?? callers.get(Role.VIEWER)!;
           overrides.refreshToken = (await signIn(server, someone.email, someone.password)).refreshToken;

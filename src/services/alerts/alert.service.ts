@@ -83,6 +83,19 @@ export interface AlertServiceDeps {
   openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) => Promise<{ id: string }>;
   /** Counts new alerts (`vigil_alerts_raised_total{level}`; repeats within the cooldown are not new). */
   metrics?: Pick<VigilMetrics, 'alertsRaised'>;
+  /** The longest a silence may last, in seconds; read at each silence. @default 7 days */
+  silenceMaxSeconds?: () => number;
+}
+
+/**
+ * Whether a silence's matcher can mute alerts of the security source: it names that source, names
+ * no source at all (it then matches every source), or names a security fingerprint.
+ */
+export function silenceCoversSecurity(matcher: { source?: string | null; level?: unknown; fingerprint?: string | null; labels?: unknown }): boolean {
+  // An empty matcher is no silence at all: it is refused as BAD_USER_INPUT.
+  if (!matcher.source && !matcher.level && !matcher.fingerprint && !matcher.labels) return false;
+  if (matcher.fingerprint) return matcher.fingerprint.startsWith('security:') || !matcher.source || matcher.source === 'security';
+  return !matcher.source || matcher.source === 'security';
 }
 
 /** The default fingerprint: alerts with the same source and title are the same problem. */
@@ -277,18 +290,39 @@ export class AlertService {
 
   /** Mutes delivery of matching alerts until `until`, or until a matching alert resolves. */
   async silence(meta: RequestMeta, data: SilenceData): Promise<AlertSilence> {
+    const maxSeconds = this.deps.silenceMaxSeconds?.() ?? 7 * 24 * 3600;
+    const latest = Date.now() + maxSeconds * 1000;
+    if (data.until && data.until.getTime() > latest) {
+      throw new BadUserInputError(`A silence lasts at most ${maxSeconds} seconds: until must be before ${new Date(latest).toISOString()}`, 'until');
+    }
+    // Without `until` a silence ends when a matching alert resolves, and at the latest after the
+    // maximum (enforced where silences are matched).
     const matcher = validateSilence(data);
-    return this.deps.orm.em.fork().transactional(async (tx) => {
-      const silence = tx.create(AlertSilence, { id: randomUUID(), ...matcher, createdById: meta.actor?.id ?? null, createdAt: new Date() });
+    const coversSecurity = silenceCoversSecurity(matcher);
+    const silence = await this.deps.orm.em.fork().transactional(async (tx) => {
+      const created = tx.create(AlertSilence, { id: randomUUID(), ...matcher, createdById: meta.actor?.id ?? null, createdAt: new Date() });
       await tx.flush();
       await this.deps.audit.record(tx, meta, {
         action: 'ALERT_SILENCE',
         resourceType: 'AlertSilence',
-        resourceId: silence.id,
-        changes: { after: { ...matcher, until: matcher.until?.toISOString() ?? null } },
+        resourceId: created.id,
+        changes: { after: { ...matcher, until: matcher.until?.toISOString() ?? null, coversSecurity } },
       });
-      return silence;
+      return created;
     });
+    if (coversSecurity) {
+      // Its own source, so the silence it reports on does not match it (a silence without a source
+      // still mutes its delivery, but it is recorded and published all the same).
+      await this.raise(meta, {
+        level: AlertLevel.WARNING,
+        source: 'alerts',
+        fingerprint: `alerts:security-silenced:${silence.id}`,
+        title: 'Security alerts were silenced',
+        message: `${meta.actor?.email ?? 'The system'} muted the delivery of security alerts until ${silence.until?.toISOString() ?? `a matching alert resolves (at most until ${new Date(latest).toISOString()})`}${silence.reason ? `: ${silence.reason}` : ''}.`,
+        labels: { silenceId: silence.id, actorId: meta.actor?.id ?? null },
+      });
+    }
+    return silence;
   }
 
   /**

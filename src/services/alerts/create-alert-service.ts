@@ -79,7 +79,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     maxAttempts: a.deliveryMaxAttempts,
     backoffMs: a.deliveryBackoffMs,
     timeoutMs: a.deliveryTimeoutMs,
-    isSilenced: (alert) => isAlertSilenced(orm, alert),
+    isSilenced: (alert) => isAlertSilenced(orm, alert, deps.config.alerts.silenceMaxSeconds),
     minLevelOf: (channel) => thresholds().minLevels[channel],
   });
   const alerts = new AlertService({
@@ -91,6 +91,7 @@ export function createAlertService(deps: AlertServiceFactoryDeps): AlertService 
     deliverer,
     cooldownSeconds: () => thresholds().cooldownSeconds,
     escalationSeconds: () => thresholds().escalationSeconds,
+    silenceMaxSeconds: () => deps.config.alerts.silenceMaxSeconds,
     metrics: deps.metrics,
     openInvestigation: (em: EntityManager, meta: RequestMeta, alert: Alert) =>
       deps.investigations.create(em, meta, {
