@@ -9,6 +9,9 @@ import { lines, runVigil } from '../cli/run-vigil';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+// Each step runs the real CLI (compiled on the fly) beside a server: slow on a loaded machine.
+jest.setTimeout(180_000);
+
 interface Gateway {
   child: ChildProcess;
   url: string;
