@@ -51,7 +51,8 @@ describe('one request limit for HTTP and the websocket', () => {
     const ip = '198.51.100.9';
     for (let i = 0; i < 5; i++) {
       const refused = await openConnection(server.wsUrl, { ip, token: `not-a-token-${i}` });
-      expect([refused.acked, refused.closeCode]).toEqual([false, 4403]);
+      // 4401: the token is not valid — sign in again (see README, websocket close codes).
+      expect([refused.acked, refused.closeCode]).toEqual([false, 4401]);
     }
     const res = await overHttp(server.url, { query: HEALTH }, from(ip));
     expect([res.status, codeOf(res)]).toEqual([429, 'RATE_LIMITED']);
