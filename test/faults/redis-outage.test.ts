@@ -73,7 +73,7 @@ describe('Redis outages between two instances', () => {
       // A revocation on A closes the socket on B.
       const logout = await graphql<{ logout: boolean }>(a.url, 'mutation { logout }', {}, { token: revoked });
       expect(logout.data).toEqual({ logout: true });
-      expect((await doomed.closed).code).toBe(4403);
+      expect((await doomed.closed).code).toBe(4401);
     } finally {
       doomed.socket.terminate();
       await investigationEvents.close();
@@ -115,7 +115,7 @@ describe('Redis outages between two instances', () => {
       while (seen?.id !== alert.id) seen = ((await updates.next(20_000)).data as { alertUpdated: { id: string; status: string } }).alertUpdated;
       expect(seen).toEqual({ id: alert.id, status: 'ACKNOWLEDGED' });
       await until(() => closedWith !== undefined, 'the revoked session’s socket to be closed', 30_000);
-      expect(closedWith).toBe(4403);
+      expect(closedWith).toBe(4401);
     } finally {
       doomed.socket.terminate();
       await updates.close();

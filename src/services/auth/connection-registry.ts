@@ -121,8 +121,9 @@ export class ConnectionRegistry {
       .execute<LiveSessionRow[]>(
         `select s.id as session_id, u.role
            from session s join "user" u on u.id = s.user_id
-          where s.id = any(?::uuid[]) and s.revoked_at is null and s.expires_at > now() and not u.disabled`,
-        [connections.map((c) => c.sessionId)],
+          where s.id = any(string_to_array(?, ',')::uuid[]) and s.revoked_at is null and s.expires_at > now() and not u.disabled`,
+        // One text parameter: knex spreads an array binding into a list of parameters.
+        [connections.map((c) => c.sessionId).join(',')],
       )
       .catch((err: unknown) => {
         this.logger.warn({ err }, 'could not check websocket sessions after a pub/sub outage');
