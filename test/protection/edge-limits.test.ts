@@ -196,6 +196,11 @@ describe('websocket budgets', () => {
   });
 
   it('gives back its memory after more connections and subscriptions than allowed are closed', async () => {
+    // Every TCP connection the gateway accepts (admitted or refused with 4029) is watched: once the
+    // clients have closed, none may stay reachable from the gateway's own state.
+    const accepted: WeakRef<object>[] = [];
+    const watch = (socket: object) => accepted.push(new WeakRef(socket));
+    server.app.server.on('connection', watch);
     const round = async () => {
       const connections = await Promise.all(
         Array.from({ length: 40 }, (_, i) => openConnection(server.wsUrl, { ip: `203.0.113.${100 + (i % 8)}` })),
@@ -208,11 +213,21 @@ describe('websocket budgets', () => {
       expect(outcomes.filter((o) => o.errors[0]?.extensions?.code === 'RATE_LIMITED')).toHaveLength(24 * 2);
       await Promise.all(connections.map((c) => c.close()));
     };
-    await round();
-    const baseline = await heapUsed();
-    await round();
-    await round();
-    expect((await heapUsed()) - baseline).toBeLessThan(4 * 1024 * 1024);
+    try {
+      await round();
+      const baseline = await heapUsed();
+      await round();
+      await round();
+      expect(accepted.length).toBeGreaterThanOrEqual(3 * 40);
+      // The server side closes a moment after the client: collect until nothing is left, or give up.
+      const retained = () => accepted.filter((ref) => ref.deref() !== undefined).length;
+      for (let attempt = 0; attempt < 50 && retained() > 0; attempt++) await heapUsed();
+      expect(retained()).toBe(0);
+      // A coarse bound on the rest (V8's own caches and code move by a few MB between runs and Node versions).
+      expect((await heapUsed()) - baseline).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      server.app.server.off('connection', watch);
+    }
   });
 });
 
