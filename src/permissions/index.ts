@@ -6,7 +6,7 @@ import type { IRules } from 'graphql-shield';
 import type { Context } from '../context';
 import { Permission } from './roles';
 import { denyAccess } from './denials';
-import { can, canRevokeSession, canSeeAccountDetails, canSilenceAlerts, hasPermission, isAuthenticated } from './rules';
+import { can, canRevokeSession, canSeeAccountDetails, canSilenceAlerts, hasPermission, isAuthenticated, isSignedIn } from './rules';
 
 /**
  * The permission map: the one place that says who may touch which field. Anything not named here
@@ -21,7 +21,7 @@ export const ruleTree = {
     health: allow,
     me: allow,
     myPermissions: allow,
-    mySessions: isAuthenticated,
+    mySessions: isSignedIn,
     users: hasPermission(Permission.ADMIN_ACCESS),
     auditLogs: hasPermission(Permission.AUDIT_ACCESS),
     verifyAuditChain: hasPermission(Permission.AUDIT_ACCESS),
@@ -40,13 +40,13 @@ export const ruleTree = {
   Mutation: {
     login: allow,
     refreshSession: allow,
-    logout: isAuthenticated,
+    logout: isSignedIn,
     revokeSession: canRevokeSession,
     revokeSessionV2: canRevokeSession,
-    enrollMfa: isAuthenticated,
-    confirmMfa: isAuthenticated,
+    enrollMfa: isSignedIn,
+    confirmMfa: isSignedIn,
     disableMfa: isAuthenticated,
-    confirmMfaWithRecoveryCodes: isAuthenticated,
+    confirmMfaWithRecoveryCodes: isSignedIn,
     regenerateRecoveryCodes: isAuthenticated,
     resetUserMfa: hasPermission(Permission.ADMIN_ACCESS),
     createUser: hasPermission(Permission.ADMIN_ACCESS),

@@ -17,9 +17,10 @@ export class AuthResolver {
     return ctx.viewer ? ctx.services.users.byId(ctx.viewer.id) : Promise.resolve(null);
   }
 
-  @Query(() => [Permission], { description: "The signed-in user's permissions; empty when not signed in" })
+  @Query(() => [Permission], { description: "The signed-in user's permissions; empty when not signed in, or while the role's required second factor is not enrolled" })
   myPermissions(@Ctx() ctx: Context): Permission[] {
-    return ctx.viewer ? permissionsOf(ctx.viewer.role) : [];
+    const viewer = ctx.viewer;
+    return viewer ? permissionsOf(viewer.role).filter((p) => viewer.permissions.has(p)) : [];
   }
 
   @Query(() => [Session], { description: 'Signed in: your sessions that have not ended, newest first' })

@@ -21,6 +21,12 @@ export class AuthPayload {
 
   @Field(() => User, { description: 'The signed-in user' })
   user!: User;
+
+  @Field({
+    description:
+      "The user's role requires a second factor the user has not enrolled: until enrollMfa and confirmMfaWithRecoveryCodes succeed, this session may only read me, myPermissions, mySessions and health, enrol, and sign out (anything else is FORBIDDEN with reason MFA_ENROLLMENT_REQUIRED)",
+  })
+  mfaEnrollmentRequired!: boolean;
 }
 
 /** A TOTP enrolment to confirm with `confirmMfa`. */
