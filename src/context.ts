@@ -16,6 +16,14 @@ export interface Viewer {
   permissions: ReadonlySet<Permission>;
   /** When the session ends at the latest (its absolute lifetime); websockets are closed then. */
   sessionExpiresAt?: Date;
+  /**
+   * The role requires a second factor and the user has none yet: the session may only enrol one
+   * (`enrollMfa`, `confirmMfa…`), read `me`, `myPermissions`, `mySessions` and `health`, and sign
+   * out; `permissions` is empty until the enrolment is confirmed.
+   */
+  mfaEnrollmentRequired?: boolean;
+  /** Whether the user has a second factor (read with the session). */
+  mfaEnabled?: boolean;
 }
 
 /** Everything a resolver may use; built in one place for HTTP requests and websocket operations. */

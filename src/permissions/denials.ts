@@ -3,10 +3,15 @@ import { requestMeta, type Context } from '../context';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
 import { traceDenial } from '../infra/tracing';
 
+/** `extensions.reason` of a denial to a session whose role requires a second factor it has not enrolled. */
+export const MFA_ENROLLMENT_REQUIRED = 'MFA_ENROLLMENT_REQUIRED';
+const MFA_ENROLLMENT_MESSAGE = 'Your role requires a second factor: enrol one (enrollMfa, then confirmMfaWithRecoveryCodes) before anything else';
+
 /**
  * The one place every permission denial goes through: records a `PERMISSION_DENIED` security event
  * (actor, ip, user agent, request id, the rule that denied and the field) and returns the error the
- * field answers with — UNAUTHENTICATED without a viewer, FORBIDDEN with one. Rules are cached per
+ * field answers with — UNAUTHENTICATED without a viewer, FORBIDDEN with one (with
+ * `reason: MFA_ENROLLMENT_REQUIRED` for a session that must enrol a second factor first). Rules are cached per
  * request, so one rule denying several fields of a request is recorded once.
  */
 export async function denyAccess(
@@ -15,7 +20,13 @@ export async function denyAccess(
   rule: string,
   message?: string,
 ): Promise<UnauthenticatedError | ForbiddenError> {
-  const error = ctx.viewer ? new ForbiddenError(message) : new UnauthenticatedError();
+  const enrolling = ctx.viewer?.mfaEnrollmentRequired === true;
+  const error = !ctx.viewer
+    ? new UnauthenticatedError()
+    : enrolling
+      ? new ForbiddenError(MFA_ENROLLMENT_MESSAGE)
+      : new ForbiddenError(message);
+  if (enrolling) error.extensions.reason = MFA_ENROLLMENT_REQUIRED;
   traceDenial(rule, info ? `${info.parentType.name}.${info.fieldName}` : null);
   await ctx.services.audit.recordSecurityEvent(requestMeta(ctx), {
     action: 'PERMISSION_DENIED',

@@ -6,7 +6,7 @@ import type { IRules } from 'graphql-shield';
 import type { Context } from '../context';
 import { Permission } from './roles';
 import { denyAccess } from './denials';
-import { can, canRevokeSession, canSeeAccountDetails, canSilenceAlerts, hasPermission, isAuthenticated } from './rules';
+import { can, canRevokeSession, canSeeAccountDetails, canSilenceAlerts, hasPermission, isAuthenticated, isSignedIn } from './rules';
 
 /**
  * The permission map: the one place that says who may touch which field. Anything not named here
@@ -21,7 +21,7 @@ export const ruleTree = {
     health: allow,
     me: allow,
     myPermissions: allow,
-    mySessions: isAuthenticated,
+    mySessions: isSignedIn,
     users: hasPermission(Permission.ADMIN_ACCESS),
     auditLogs: hasPermission(Permission.AUDIT_ACCESS),
     verifyAuditChain: hasPermission(Permission.AUDIT_ACCESS),
@@ -40,12 +40,13 @@ export const ruleTree = {
   Mutation: {
     login: allow,
     refreshSession: allow,
-    logout: isAuthenticated,
+    logout: isSignedIn,
     revokeSession: canRevokeSession,
-    enrollMfa: isAuthenticated,
-    confirmMfa: isAuthenticated,
+    revokeSessionV2: canRevokeSession,
+    enrollMfa: isSignedIn,
+    confirmMfa: isSignedIn,
     disableMfa: isAuthenticated,
-    confirmMfaWithRecoveryCodes: isAuthenticated,
+    confirmMfaWithRecoveryCodes: isSignedIn,
     regenerateRecoveryCodes: isAuthenticated,
     resetUserMfa: hasPermission(Permission.ADMIN_ACCESS),
     createUser: hasPermission(Permission.ADMIN_ACCESS),
@@ -60,10 +61,12 @@ export const ruleTree = {
     verifyBackup: hasPermission(Permission.ADMIN_ACCESS),
     restoreBackup: hasPermission(Permission.SYSTEM_CONFIG),
     deleteBackup: hasPermission(Permission.SYSTEM_CONFIG),
+    deleteBackupV2: hasPermission(Permission.SYSTEM_CONFIG),
     updateSystemSettings: hasPermission(Permission.SYSTEM_CONFIG),
     createInvestigation: hasPermission(Permission.CREATE_INVESTIGATIONS),
     updateInvestigation: hasPermission(Permission.MODIFY_INVESTIGATIONS),
     deleteInvestigation: hasPermission(Permission.DELETE_INVESTIGATIONS),
+    deleteInvestigationV2: hasPermission(Permission.DELETE_INVESTIGATIONS),
     addFinding: hasPermission(Permission.MODIFY_INVESTIGATIONS),
     addAction: hasPermission(Permission.MODIFY_INVESTIGATIONS),
     updateActionStatus: hasPermission(Permission.MODIFY_INVESTIGATIONS),
@@ -90,6 +93,7 @@ export const ruleTree = {
   UserEdge: allow,
   Session: allow,
   AuthPayload: allow,
+  RevokeSessionPayload: allow,
   MfaEnrollment: allow,
   MfaRecoveryCodes: allow,
   HealthComponent: allow,
@@ -116,6 +120,7 @@ export const ruleTree = {
   RecommendedAction: allow,
   Note: allow,
   InvestigationExport: allow,
+  DeleteInvestigationPayload: allow,
   Backup: allow,
   BackupConnection: allow,
   BackupEdge: allow,
@@ -123,6 +128,7 @@ export const ruleTree = {
   BackupCheck: allow,
   BackupProgress: allow,
   RestoreResult: allow,
+  DeleteBackupPayload: allow,
   AuditLog: allow,
   AuditLogConnection: allow,
   AuditLogEdge: allow,

@@ -14,7 +14,7 @@ export interface NodeRule {
 }
 
 const permission = (p: Permission): NodeRule => ({ every: (viewer) => viewer?.permissions.has(p) ?? false });
-const signedIn: NodeRule = { every: (viewer) => viewer !== null };
+const signedIn: NodeRule = { every: (viewer) => viewer !== null && !viewer.mfaEnrollmentRequired };
 const anyone: NodeRule = { every: () => true };
 
 /**

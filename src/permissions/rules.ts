@@ -14,11 +14,20 @@ export type RuleFieldMap = Record<string, ShieldRule>;
 
 /**
  * Rules answer with typed errors so a denial leaves with the right code: UNAUTHENTICATED without a
- * valid token, FORBIDDEN with one; every denial is recorded through {@link denyAccess}. They
+ * valid token, FORBIDDEN with one; a session that must enrol a second factor first is not
+ * authenticated for anything but {@link isSignedIn} fields and has no permissions; every denial is recorded through {@link denyAccess}. They
  * depend only on the viewer, hence the contextual cache.
  */
 export const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })((_parent, _args, ctx: Context, info) =>
-  ctx.viewer ? true : denyAccess(ctx, info, 'isAuthenticated'),
+  ctx.viewer && !ctx.viewer.mfaEnrollmentRequired ? true : denyAccess(ctx, info, 'isAuthenticated'),
+);
+
+/**
+ * Any session, including one held to enrolling the second factor its role requires: only for
+ * signing out, enrolling, and reading one's own account and sessions.
+ */
+export const isSignedIn = rule('isSignedIn', { cache: 'contextual' })((_parent, _args, ctx: Context, info) =>
+  ctx.viewer ? true : denyAccess(ctx, info, 'isSignedIn'),
 );
 
 const permissionRules = new Map<Permission, ReturnType<ReturnType<typeof rule>>>();
@@ -38,7 +47,7 @@ export function hasPermission(permission: Permission) {
 }
 
 /**
- * `revokeSession(id)`: one's own sessions, or anyone's with ADMIN_ACCESS. An unknown id passes so
+ * `revokeSession(id)` and `revokeSessionV2(id)`: one's own sessions, or anyone's with ADMIN_ACCESS. An unknown id passes so
  * the resolver answers NOT_FOUND. Depends on the argument, hence the strict cache.
  */
 export const canRevokeSession = rule('canRevokeSession', { cache: 'strict' })(

@@ -110,6 +110,8 @@ export function websocketAuth(services: Pick<Services, 'auth' | 'connections'>) 
           sessionId: viewer.sessionId,
           userId: viewer.id,
           role: viewer.role,
+          mfaEnabled: viewer.mfaEnabled,
+          mfaEnrollmentRequired: viewer.mfaEnrollmentRequired,
           close: (code, reason) => closeWebSocket(socket, code, reason),
         });
         const cancel = watchLifetime(socket, viewer, claims.expiresAt.getTime());

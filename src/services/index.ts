@@ -27,6 +27,7 @@ import { AuditService } from './audit/audit.service';
 import { InvestigationService } from './investigations/investigation.service';
 import { AuthService } from './auth/auth.service';
 import { ConnectionRegistry } from './auth/connection-registry';
+import { ROLE_ORDER, type Role } from '../permissions/roles';
 import { resolveSigningKey } from './auth/signing-key';
 import { UserService } from './users/user.service';
 import { BackupService } from './backups/backup.service';
@@ -131,6 +132,14 @@ export function createServices(deps: ServiceDeps): Services {
     signingKey: resolveSigningKey(config),
     metrics,
     settings: identityView(config, settings),
+  });
+  // Open websockets follow a change of the roles that require a second factor at once.
+  settings.onChange((next, previous) => {
+    const [now, before] = [next.values.identity.mfaRequired, previous.values.identity.mfaRequired];
+    if (ROLE_ORDER.every((role) => now[role] === before[role])) return;
+    connections.closeWhereRightsChanged(
+      (c) => c.role !== undefined && c.mfaEnabled !== undefined && auth.mfaEnrollmentRequired(c.role as Role, c.mfaEnabled) !== !!c.mfaEnrollmentRequired,
+    );
   });
   const users = new UserService({ config, orm, logger: logger.child({ component: 'users' }), audit, auth });
   const backups = new BackupService({

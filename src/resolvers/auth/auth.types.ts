@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
@@ -21,6 +21,12 @@ export class AuthPayload {
 
   @Field(() => User, { description: 'The signed-in user' })
   user!: User;
+
+  @Field({
+    description:
+      "The user's role requires a second factor the user has not enrolled: until enrollMfa and confirmMfaWithRecoveryCodes succeed, this session may only read me, myPermissions, mySessions and health, enrol, and sign out (anything else is FORBIDDEN with reason MFA_ENROLLMENT_REQUIRED)",
+  })
+  mfaEnrollmentRequired!: boolean;
 }
 
 /** A TOTP enrolment to confirm with `confirmMfa`. */
@@ -47,4 +53,11 @@ export class MfaRecoveryCodes {
 
   @Field({ description: 'When these codes were issued' })
   generatedAt!: Date;
+}
+
+/** What `revokeSessionV2` answers: the id a client removes from its cached `mySessions`. */
+@ObjectType({ simpleResolvers: true, description: 'The answer of revokeSessionV2' })
+export class RevokeSessionPayload {
+  @Field(() => ID, { description: 'The id of the session that was ended; it is no longer among `mySessions` (Relay: `revokedId @deleteRecord`)' })
+  revokedId!: string;
 }

@@ -4,12 +4,12 @@ import type { Config } from '../../config';
 import type { RequestMeta, Viewer } from '../../context';
 import { RefreshToken, Session } from '../../entities/session.entity';
 import { User } from '../../entities/user.entity';
-import { BadUserInputError, ConflictError, ErrorCode, NotFoundError, UnauthenticatedError, VigilError, AccountLockedError } from '../../errors';
+import { BadUserInputError, ConflictError, ErrorCode, ForbiddenError, NotFoundError, UnauthenticatedError, VigilError, AccountLockedError } from '../../errors';
 import type { EntityManager, MikroORM } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
-import { ROLE_PERMISSIONS, type Role } from '../../permissions/roles';
+import { ROLE_PERMISSIONS, type Permission, type Role } from '../../permissions/roles';
 import type { AuditService } from '../audit/audit.service';
-import type { ConnectionRegistry } from './connection-registry';
+import { RIGHTS_CHANGED_REASON, type ConnectionRegistry } from './connection-registry';
 import { createHash } from 'node:crypto';
 import type { VigilMetrics } from '../../infra/metrics';
 import { assertMayResetSecondFactor } from '../../permissions/user-policy';
@@ -26,6 +26,8 @@ export interface AuthResult {
   refreshToken: string;
   expiresAt: Date;
   user: User;
+  /** The user's role requires a second factor not yet enrolled: the session may only enrol one. */
+  mfaEnrollmentRequired: boolean;
 }
 
 /** What `enrollMfa` hands back: the secret to type in, or the URI to scan as a QR code. */
@@ -93,6 +95,7 @@ interface SessionStateRow {
   email: string;
   role: Role;
   disabled: boolean;
+  mfa_enabled: boolean;
   revoked_at: Date | null;
   expires_at: Date;
   last_seen_at: Date;
@@ -100,6 +103,8 @@ interface SessionStateRow {
 }
 
 const TOTP_STEP_SECONDS = 30;
+/** The permissions of a session that must enrol a second factor first. */
+const NO_PERMISSIONS: ReadonlySet<Permission> = new Set();
 /**
  * How long a valid session's state is reused without reading it again. Every revocation (logout,
  * revoke, session cap, refresh-token reuse, user disabled, role changed, password reset) is a
@@ -203,14 +208,27 @@ export class AuthService {
       if (this.sessionCache.size >= SESSION_CACHE_MAX) this.sessionCache.clear();
       this.sessionCache.set(claims.sessionId, { state, until: now + SESSION_CACHE_MS });
     }
+    // The roles that require a second factor are read live, so a settings change applies at once.
+    const mfaEnrollmentRequired = this.mfaEnrollmentRequired(state.role, state.mfa_enabled);
     return {
       id: state.user_id,
       email: state.email,
       role: state.role,
       sessionId: claims.sessionId,
-      permissions: ROLE_PERMISSIONS[state.role],
+      permissions: mfaEnrollmentRequired ? NO_PERMISSIONS : ROLE_PERMISSIONS[state.role],
       sessionExpiresAt: state.expires_at,
+      mfaEnrollmentRequired,
+      mfaEnabled: state.mfa_enabled,
     };
+  }
+
+  private enrollmentOf(user: User): boolean {
+    return this.mfaEnrollmentRequired(user.role, user.mfaEnabled);
+  }
+
+  /** Whether the settings in force require a second factor of `role` that this user has not enrolled. */
+  mfaEnrollmentRequired(role: Role, mfaEnabled: boolean): boolean {
+    return !mfaEnabled && this.settings().mfaRequiredRoles.includes(role);
   }
 
   /**
@@ -243,7 +261,7 @@ export class AuthService {
       .fork()
       .getConnection()
       .execute<SessionStateRow[]>(
-        `select s.user_id, u.email, u.role, u.disabled, s.revoked_at, s.expires_at, s.last_seen_at,
+        `select s.user_id, u.email, u.role, u.disabled, u.mfa_enabled, s.revoked_at, s.expires_at, s.last_seen_at,
                 s.last_seen_at < now() - make_interval(secs => ?) as idle
            from session s join "user" u on u.id = s.user_id
           where s.id = ?`,
@@ -452,7 +470,10 @@ export class AuthService {
       });
     }
     const access = await this.tokens.sign(user.id, session.id, session.expiresAt);
-    return { auth: { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user }, sessionId: session.id };
+    return {
+      auth: { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user, mfaEnrollmentRequired: this.enrollmentOf(user) },
+      sessionId: session.id,
+    };
   }
 
   /**
@@ -538,9 +559,9 @@ export class AuthService {
         reason: 'the same client presented the token again within the reuse grace window; it got the same new pair',
       });
       const { refreshToken: same, accessToken, expiresAt } = outcome.successor;
-      return { accessToken, refreshToken: same, expiresAt: new Date(expiresAt), user: outcome.user };
+      return { accessToken, refreshToken: same, expiresAt: new Date(expiresAt), user: outcome.user, mfaEnrollmentRequired: this.enrollmentOf(outcome.user) };
     }
-    return { accessToken: outcome.access.token, refreshToken: next, expiresAt: outcome.access.expiresAt, user: outcome.user };
+    return { accessToken: outcome.access.token, refreshToken: next, expiresAt: outcome.access.expiresAt, user: outcome.user, mfaEnrollmentRequired: this.enrollmentOf(outcome.user) };
   }
 
   /** The pair a used token was rotated into, when this reuse falls within the grace window. */
@@ -683,6 +704,9 @@ export class AuthService {
       });
       return issued;
     });
+    // A session held back until this enrolment gets its role's rights: cached state is dropped on
+    // every instance, and its websockets reconnect (4403) to be checked again.
+    if (this.mfaEnrollmentRequired(user.role, false)) this.announceUserChange(userId, RIGHTS_CHANGED_REASON);
     return { recoveryCodes: codes, generatedAt: new Date() };
   }
 
@@ -716,6 +740,9 @@ export class AuthService {
     const em = this.deps.orm.em.fork();
     const user = await em.findOneOrFail(User, { id: userId }, { failHandler: () => new NotFoundError('User', userId) });
     if (!user.mfaEnabled) throw new ConflictError('MFA is not enabled');
+    if (this.mfaEnrollmentRequired(user.role, false)) {
+      throw new ForbiddenError(`The ${user.role} role requires a second factor: it cannot be turned off (an administrator can reset a lost one)`);
+    }
     if (!(await this.checkSecondFactor(em, meta, user, user.mfaSecretEncrypted ?? null, otp, 'disableMfa'))) {
       throw new BadUserInputError('The one-time code is not valid or was already used', 'otp');
     }

@@ -24,6 +24,9 @@ interface Connection {
   userId: string;
   /** The role the connection was opened with; a different role now closes it after a pub/sub outage. */
   role?: string;
+  /** Whether the user had a second factor, and whether the session was held to enrolling one, when it opened. */
+  mfaEnabled?: boolean;
+  mfaEnrollmentRequired?: boolean;
   close(code: number, reason: string): void;
 }
 
@@ -95,6 +98,15 @@ export class ConnectionRegistry {
     }
     if (closed) this.logger.info({ closed, reason: event.reason }, 'closed websocket connections of ended sessions');
     return closed;
+  }
+
+  /**
+   * Closes this instance's connections whose rights changed without an event (the settings that
+   * decide them did), with 4403 so their clients reconnect and are checked again.
+   */
+  closeWhereRightsChanged(changed: (connection: Readonly<Omit<Connection, 'close'>>) => boolean): number {
+    const sessionIds = [...this.connections].filter((c) => changed(c)).map((c) => c.sessionId);
+    return sessionIds.length ? this.closeMatching({ sessionIds, reason: RIGHTS_CHANGED_REASON }) : 0;
   }
 
   /** Starts listening for session events, and catching up on those lost while pub/sub was down. */

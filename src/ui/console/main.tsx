@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { requestData } from '../shared/api';
 import { CONSOLE_ACKNOWLEDGE, CONSOLE_HEALTH, CONSOLE_RECENT_ALERTS, CONSOLE_RESOLVE } from '../shared/operations';
 import { message, useSession } from '../shared/session';
+import { EnrolSecondFactor } from '../shared/EnrolSecondFactor';
 import { SignIn } from '../shared/SignIn';
 import '../shared/vigil.css';
 import './console.css';
@@ -207,7 +208,9 @@ function liveLabel(state: LiveState): string {
 
 function Console() {
   const session = useSession();
-  const token = session.me ? session.token : null;
+  // A session held to enrolling its second factor sees what an anonymous visitor sees, and the enrolment.
+  const enrolling = Boolean(session.me && session.mfaEnrollmentRequired);
+  const token = session.me && !enrolling ? session.token : null;
   const mayHandle = session.permissions.includes(MAY_HANDLE_ALERTS);
 
   const [health, setHealth] = useState<Health | null>(null);
@@ -296,6 +299,7 @@ function Console() {
         <SignIn session={session} />
       </header>
       <main>
+        {enrolling && <EnrolSecondFactor session={session} />}
         <div className="live-line">
           <span className={`live live-${live.kind}`} data-testid="live-state">
             {liveLabel(live)}

@@ -4,7 +4,7 @@
  * register them.
  */
 
-const AUTH_FIELDS = 'accessToken refreshToken expiresAt';
+const AUTH_FIELDS = 'accessToken refreshToken expiresAt mfaEnrollmentRequired';
 
 export const LOGIN = /* GraphQL */ `
   mutation UiLogin($email: String!, $password: String!, $otp: String) {
@@ -18,6 +18,14 @@ export const REFRESH_SESSION = /* GraphQL */ `
 
 export const LOGOUT = /* GraphQL */ `
   mutation UiLogout { logout }
+`;
+
+export const ENROLL_MFA = /* GraphQL */ `
+  mutation UiEnrollMfa { enrollMfa { secret otpauthUri } }
+`;
+
+export const CONFIRM_MFA = /* GraphQL */ `
+  mutation UiConfirmMfa($otp: String!) { confirmMfaWithRecoveryCodes(otp: $otp) { recoveryCodes } }
 `;
 
 export const WHO_AM_I = /* GraphQL */ `

@@ -18,6 +18,8 @@ interface Tokens {
   refreshToken: string | null;
   /** ISO-8601 */
   expiresAt: string | null;
+  /** The role requires a second factor not enrolled yet (unknown, so false, for a pasted token). */
+  mfaEnrollmentRequired?: boolean;
 }
 
 /** Who is signed in, with what permissions; `me` is null when signed out. */
@@ -25,6 +27,8 @@ export interface SessionState {
   token: string | null;
   me: Me | null;
   permissions: string[];
+  /** The session may only enrol the second factor its role requires (see `enrolled`). */
+  mfaEnrollmentRequired: boolean;
   /** Set while a sign-in or a token check is under way. */
   loading: boolean;
   error: string | null;
@@ -62,13 +66,13 @@ function store(tokens: Tokens | null): void {
  */
 export function useSession() {
   const [tokens, setTokens] = useState<Tokens | null>(stored);
-  const [state, setState] = useState<SessionState>(() => ({ token: null, me: null, permissions: [], loading: stored() !== null, error: null }));
+  const [state, setState] = useState<SessionState>(() => ({ token: null, me: null, permissions: [], mfaEnrollmentRequired: false, loading: stored() !== null, error: null }));
 
   const adopt = useCallback(async (next: Tokens | null, error: string | null = null) => {
     if (!next) {
       store(null);
       setTokens(null);
-      setState({ token: null, me: null, permissions: [], loading: false, error });
+      setState({ token: null, me: null, permissions: [], mfaEnrollmentRequired: false, loading: false, error });
       return;
     }
     setState((s) => ({ ...s, loading: true, error: null }));
@@ -77,11 +81,18 @@ export function useSession() {
       if (!data.me) throw new Error('the token was not accepted');
       store(next);
       setTokens(next);
-      setState({ token: next.accessToken, me: data.me, permissions: data.myPermissions, loading: false, error: null });
+      setState({
+        token: next.accessToken,
+        me: data.me,
+        permissions: data.myPermissions,
+        mfaEnrollmentRequired: next.mfaEnrollmentRequired === true,
+        loading: false,
+        error: null,
+      });
     } catch (e) {
       store(null);
       setTokens(null);
-      setState({ token: null, me: null, permissions: [], loading: false, error: message(e) });
+      setState({ token: null, me: null, permissions: [], mfaEnrollmentRequired: false, loading: false, error: message(e) });
     }
   }, []);
 
@@ -129,7 +140,10 @@ export function useSession() {
     await adopt(null);
   }, [tokens, adopt]);
 
-  return { ...state, login, adoptToken, signOut };
+  /** After `confirmMfa…`: the same tokens now carry the role's rights; read them again. */
+  const enrolled = useCallback(() => (tokens ? adopt({ ...tokens, mfaEnrollmentRequired: false }) : Promise.resolve()), [tokens, adopt]);
+
+  return { ...state, login, adoptToken, signOut, enrolled };
 }
 
 /** A one-line, human-readable message for anything thrown. */
