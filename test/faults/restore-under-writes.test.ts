@@ -101,6 +101,12 @@ describe('restore while another instance writes', () => {
 
   it('succeeds; writes are refused with SERVICE_UNAVAILABLE until it ends, and none acknowledged after the refusal began is lost', async () => {
     const backupId = await takeBackup();
+    // When the writer's instance last admitted writes again: the restore lifts its fence before its
+    // answer reaches the client, so writes answered in between are rightly acknowledged.
+    let reopenedAt = Number.POSITIVE_INFINITY;
+    const off = b.services.settings.onChange((next, previous) => {
+      if (previous.maintenance.enabled && !next.maintenance.enabled) reopenedAt = performance.now();
+    });
     const load = writer('during-restore');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const calledAt = performance.now();
@@ -108,18 +114,20 @@ describe('restore while another instance writes', () => {
     const endedAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const writes = await load.stop();
+    off();
 
     expect(result.errors).toBeUndefined();
     expect(result.data!.restoreBackup).toMatchObject({ ok: true, databaseState: 'RESTORED', error: null });
+    expect(reopenedAt).toBeLessThan(performance.now());
 
     const refused = writes.filter((w) => w.code !== null);
     expect(refused.length).toBeGreaterThan(0);
     for (const w of refused) expect(w).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: expect.any(Number) });
-    // From the first refusal until the restore ended, every write was refused (the issue's "within a
-    // second of the call" is measured, not asserted: it depends on the machine's load).
+    // From the first refusal until the writer's instance reopened, every write was refused (how soon
+    // after the call the refusals begin is not asserted: it depends on the machine's load).
     const firstRefusal = refused.find((w) => w.sentAt >= calledAt)!;
-    expect(firstRefusal.answeredAt).toBeLessThan(endedAt);
-    const closed = writes.filter((w) => w.sentAt >= firstRefusal.answeredAt && w.answeredAt <= endedAt);
+    expect(firstRefusal.answeredAt).toBeLessThan(Math.min(endedAt, reopenedAt));
+    const closed = writes.filter((w) => w.sentAt >= firstRefusal.answeredAt && w.answeredAt <= Math.min(endedAt, reopenedAt));
     expect(closed.length).toBeGreaterThan(0);
     expect(closed.filter((w) => w.id !== null)).toEqual([]);
     // Acknowledged after the refusal began: all still there after the restore.
