@@ -103,14 +103,30 @@ describe('restore while another instance writes', () => {
     const backupId = await takeBackup();
     const load = writer('during-restore');
     await new Promise((resolve) => setTimeout(resolve, 500));
+    // The writer's instance lifts maintenance before the restore's answer reaches its caller (and
+    // may accept writes meanwhile): the closed window ends when B applies the end, as B sees it.
+    let liftedOnB = Infinity;
+    const liftedAtVersions: number[] = [];
+    const unlisten = b.services.settings.onChange((next, previous) => {
+      if (!previous.maintenance.enabled || next.maintenance.enabled) return;
+      liftedOnB = Math.min(liftedOnB, performance.now());
+      liftedAtVersions.push(next.version);
+    });
     const calledAt = performance.now();
     const result = await restore(backupId);
-    const endedAt = performance.now();
+    const endedAt = Math.min(performance.now(), liftedOnB);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const writes = await load.stop();
+    unlisten();
 
     expect(result.errors).toBeUndefined();
     expect(result.data!.restoreBackup).toMatchObject({ ok: true, databaseState: 'RESTORED', error: null });
+    // B lifted maintenance once, and only with the change that ended the restore (never mid-restore).
+    expect(liftedAtVersions).toHaveLength(1);
+    const [ending] = await withClient(a.database.url, async (c) =>
+      (await c.query<{ reason: string | null }>('select reason from system_settings_change where version = $1', [liftedAtVersions[0]])).rows,
+    );
+    expect(ending?.reason).toMatch(/^maintenance left: /);
 
     const refused = writes.filter((w) => w.code !== null);
     expect(refused.length).toBeGreaterThan(0);
