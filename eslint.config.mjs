@@ -65,6 +65,11 @@ export default tseslint.config(
               'InvestigationExport',
               'AuditExport',
               'RestoreResult',
+              // A deletion's answer is the id of a record that no longer exists (named `deletedId` /
+              // `revokedId`, not `id`, so a cache does not key the answer as that record).
+              'DeleteInvestigationPayload',
+              'DeleteBackupPayload',
+              'RevokeSessionPayload',
             ],
           },
         },

@@ -47,7 +47,7 @@ export function hasPermission(permission: Permission) {
 }
 
 /**
- * `revokeSession(id)`: one's own sessions, or anyone's with ADMIN_ACCESS. An unknown id passes so
+ * `revokeSession(id)` and `revokeSessionV2(id)`: one's own sessions, or anyone's with ADMIN_ACCESS. An unknown id passes so
  * the resolver answers NOT_FOUND. Depends on the argument, hence the strict cache.
  */
 export const canRevokeSession = rule('canRevokeSession', { cache: 'strict' })(

@@ -46,6 +46,16 @@ export function typedId(typename: string, key?: string): string {
   return key === undefined ? typename : `${typename}:${key}`;
 }
 
+/**
+ * The id under which answers give the row that `id` names. PostgreSQL reads a UUID in any case and
+ * answers in lowercase; a deletion passes this spelling on, so its answer names the record a
+ * client cache holds, its audit entry the resource every other entry names, and a revoked
+ * session's event the id the token checks know (a capitalised id once left the token working).
+ */
+export function rowId(id: string): string {
+  return isUuid(id) ? id.toLowerCase() : id;
+}
+
 /** What an id names: a row (by UUID, type unknown until looked up) or a typed id's type and key. */
 export type ParsedNodeId = { kind: 'row'; id: string } | { kind: 'typed'; typename: string; key: string | null };
 

@@ -10,7 +10,9 @@ import {
   AuditedCreateInvestigationDocument,
   AuditedCreateUserDocument,
   AuditedDeleteBackupDocument,
+  AuditedDeleteBackupV2Document,
   AuditedDeleteInvestigationDocument,
+  AuditedDeleteInvestigationV2Document,
   AuditedDisableMfaDocument,
   AuditedEnrollMfaDocument,
   AuditedExportInvestigationDocument,
@@ -23,6 +25,7 @@ import {
   AuditedResolveAlertDocument,
   AuditedRestoreBackupDocument,
   AuditedRevokeSessionDocument,
+  AuditedRevokeSessionV2Document,
   AuditedSilenceAlertsDocument,
   AuditedUpdateActionStatusDocument,
   AuditedUpdateInvestigationDocument,
@@ -98,6 +101,14 @@ describe('every mutation writes its audit entry', () => {
       const session = sessions.find((s) => s.current)!;
       ok(await graphql(server.url, AuditedRevokeSessionDocument, { id: session.id }, { token: admin.token }));
       expect(await entry(server, 'SESSION_REVOKE', session.id)).toMatchObject({ actorId: admin.id, resourceType: 'Session' });
+    });
+
+    it('revokeSessionV2 → SESSION_REVOKE', async () => {
+      const me = await signedIn(server, Role.VIEWER);
+      const session = ok(await graphql(server.url, AuditedMySessionsDocument, {}, { token: me.token })).mySessions.find((s) => s.current)!;
+      const answer = ok(await graphql(server.url, AuditedRevokeSessionV2Document, { id: session.id }, { token: me.token }));
+      expect(answer.revokeSessionV2.revokedId).toBe(session.id);
+      expect(await entry(server, 'SESSION_REVOKE', session.id)).toMatchObject({ actorId: me.id, resourceType: 'Session', outcome: 'SUCCESS' });
     });
 
     it('enrollMfa → MFA_ENROLL, confirmMfa → MFA_ENABLE, disableMfa → MFA_DISABLE, with the secret never stored', async () => {
@@ -210,6 +221,13 @@ describe('every mutation writes its audit entry', () => {
       ok(await graphql(server.url, AuditedDeleteInvestigationDocument, { id: investigationId }, { token: investigator.token }));
       expect(await entry(server, 'INVESTIGATION_DELETE', investigationId)).toMatchObject({ actorId: investigator.id });
     });
+
+    it('deleteInvestigationV2 → INVESTIGATION_DELETE', async () => {
+      const { id } = ok(await graphql(server.url, AuditedCreateInvestigationDocument, { input: { title: 'Audited case, V2' } }, { token: investigator.token })).createInvestigation;
+      const answer = ok(await graphql(server.url, AuditedDeleteInvestigationV2Document, { id }, { token: investigator.token }));
+      expect(answer.deleteInvestigationV2.deletedId).toBe(id);
+      expect(await entry(server, 'INVESTIGATION_DELETE', id)).toMatchObject({ actorId: investigator.id, resourceType: 'Investigation', outcome: 'SUCCESS' });
+    });
   });
 
   describe('alerts', () => {
@@ -296,5 +314,13 @@ describe('every mutation writes its audit entry', () => {
       ok(await graphql(server.url, AuditedDeleteBackupDocument, { id: backupId }, { token: superAdmin.token }));
       expect(await entry(server, 'BACKUP_DELETE', backupId)).toMatchObject({ actorId: superAdmin.id });
     });
+
+    it('deleteBackupV2 → BACKUP_DELETE', async () => {
+      const id = ok(await graphql(server.url, AuditedCreateBackupDocument, { label: 'audited, V2' }, { token: admin.token })).createBackup.id;
+      expect(await finished(id)).toBe('SUCCEEDED');
+      const answer = ok(await graphql(server.url, AuditedDeleteBackupV2Document, { id }, { token: superAdmin.token }));
+      expect(answer.deleteBackupV2.deletedId).toBe(id);
+      expect(await entry(server, 'BACKUP_DELETE', id)).toMatchObject({ actorId: superAdmin.id, resourceType: 'Backup', outcome: 'SUCCESS' });
+    }, 120_000);
   });
 });

@@ -12,6 +12,7 @@ const AUDITED_MUTATIONS: Record<string, { file: string; action: string }> = {
   refreshSession: { file: 'test/audit/mutation-audit.test.ts', action: 'SESSION_REFRESH' },
   logout: { file: 'test/audit/mutation-audit.test.ts', action: 'LOGOUT' },
   revokeSession: { file: 'test/audit/mutation-audit.test.ts', action: 'SESSION_REVOKE' },
+  revokeSessionV2: { file: 'test/audit/mutation-audit.test.ts', action: 'SESSION_REVOKE' },
   enrollMfa: { file: 'test/audit/mutation-audit.test.ts', action: 'MFA_ENROLL' },
   confirmMfa: { file: 'test/audit/mutation-audit.test.ts', action: 'MFA_ENABLE' },
   disableMfa: { file: 'test/audit/mutation-audit.test.ts', action: 'MFA_DISABLE' },
@@ -23,6 +24,7 @@ const AUDITED_MUTATIONS: Record<string, { file: string; action: string }> = {
   createInvestigation: { file: 'test/audit/mutation-audit.test.ts', action: 'INVESTIGATION_CREATE' },
   updateInvestigation: { file: 'test/audit/mutation-audit.test.ts', action: 'INVESTIGATION_UPDATE' },
   deleteInvestigation: { file: 'test/audit/mutation-audit.test.ts', action: 'INVESTIGATION_DELETE' },
+  deleteInvestigationV2: { file: 'test/audit/mutation-audit.test.ts', action: 'INVESTIGATION_DELETE' },
   addFinding: { file: 'test/audit/mutation-audit.test.ts', action: 'FINDING_ADD' },
   addAction: { file: 'test/audit/mutation-audit.test.ts', action: 'ACTION_ADD' },
   updateActionStatus: { file: 'test/audit/mutation-audit.test.ts', action: 'ACTION_STATUS_UPDATE' },
@@ -38,6 +40,7 @@ const AUDITED_MUTATIONS: Record<string, { file: string; action: string }> = {
   verifyBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_VERIFY' },
   restoreBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_RESTORE' },
   deleteBackup: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_DELETE' },
+  deleteBackupV2: { file: 'test/audit/mutation-audit.test.ts', action: 'BACKUP_DELETE' },
   updateSystemSettings: { file: 'test/settings/settings-api.test.ts', action: 'SYSTEM_SETTINGS_UPDATE' },
 };
 

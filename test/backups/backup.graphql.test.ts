@@ -5,6 +5,7 @@ import {
   BackupsDocument,
   CreateBackupDocument,
   DeleteBackupDocument,
+  DeleteBackupV2Document,
   RestoreBackupDocument,
   VerifyBackupDocument,
   type BackupProgressSubscription,
@@ -163,6 +164,20 @@ describe('backups over GraphQL', () => {
     const gone = await graphql(server.url, BackupByIdDocument, { id: backup.id }, { token: admin });
     expect(gone.data?.backup).toBeNull();
     const again = await graphql(server.url, DeleteBackupDocument, { id: backup.id }, { token: superAdmin });
+    expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('deleteBackupV2 needs SYSTEM_CONFIG, removes the backup and answers with its id', async () => {
+    const { backup } = await createAndFollow(server, admin, 'to delete, V2');
+    const asAdmin = await graphql(server.url, DeleteBackupV2Document, { id: backup.id }, { token: admin });
+    expect(asAdmin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(asAdmin.data).toBeNull();
+    const deleted = await graphql(server.url, DeleteBackupV2Document, { id: backup.id.toUpperCase() }, { token: superAdmin });
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data?.deleteBackupV2).toEqual({ deletedId: backup.id });
+    const gone = await graphql(server.url, BackupByIdDocument, { id: backup.id }, { token: admin });
+    expect(gone.data?.backup).toBeNull();
+    const again = await graphql(server.url, DeleteBackupV2Document, { id: backup.id }, { token: superAdmin });
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 });

@@ -59,6 +59,7 @@ const ACCESS: Record<string, Access> = {
   'Mutation.refreshSession': 'public',
   'Mutation.logout': 'signedIn',
   'Mutation.revokeSession': 'signedIn',
+  'Mutation.revokeSessionV2': 'signedIn',
   'Mutation.enrollMfa': 'signedIn',
   'Mutation.confirmMfa': 'signedIn',
   'Mutation.disableMfa': 'signedIn',
@@ -70,6 +71,7 @@ const ACCESS: Record<string, Access> = {
   'Mutation.createInvestigation': Permission.CREATE_INVESTIGATIONS,
   'Mutation.updateInvestigation': Permission.MODIFY_INVESTIGATIONS,
   'Mutation.deleteInvestigation': Permission.DELETE_INVESTIGATIONS,
+  'Mutation.deleteInvestigationV2': Permission.DELETE_INVESTIGATIONS,
   'Mutation.addFinding': Permission.MODIFY_INVESTIGATIONS,
   'Mutation.addAction': Permission.MODIFY_INVESTIGATIONS,
   'Mutation.updateActionStatus': Permission.MODIFY_INVESTIGATIONS,
@@ -85,6 +87,7 @@ const ACCESS: Record<string, Access> = {
   'Mutation.verifyBackup': Permission.ADMIN_ACCESS,
   'Mutation.restoreBackup': Permission.SYSTEM_CONFIG,
   'Mutation.deleteBackup': Permission.SYSTEM_CONFIG,
+  'Mutation.deleteBackupV2': Permission.SYSTEM_CONFIG,
   'Mutation.updateSystemSettings': Permission.SYSTEM_CONFIG,
 
   'Subscription.healthChanged': 'public',

@@ -9,6 +9,7 @@ import {
   MySessionsDocument,
   RefreshSessionDocument,
   RevokeSessionDocument,
+  RevokeSessionV2Document,
   UpdateUserDocument,
 } from '../generated/graphql';
 import { createUser, signIn } from '../helpers/auth';
@@ -182,6 +183,49 @@ describe('sessions', () => {
     expect(await meCode(server, aliceA.accessToken)).toBe('UNAUTHENTICATED');
 
     const unknown = await graphql(server.url, RevokeSessionDocument, { id: '00000000-0000-4000-8000-000000000000' }, { token: adminToken });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('revokeSession with the id in capitals ends the session as the lowercase id does', async () => {
+    const carol = await createUser(server, Role.VIEWER);
+    const { accessToken } = await signIn(server, carol.email, carol.password);
+    const other = await signIn(server, carol.email, carol.password);
+    const id = await sessionIdOf(accessToken);
+    const res = await graphql(server.url, RevokeSessionDocument, { id: id.toUpperCase() }, { token: other.accessToken });
+    expect(res.data?.revokeSession).toBe(true);
+    expect(await meCode(server, accessToken)).toBe('UNAUTHENTICATED');
+  });
+
+  it("revokeSessionV2: the same rules, answering with the ended session's id, which leaves mySessions", async () => {
+    const alice = await createUser(server, Role.ANALYST);
+    const bob = await createUser(server, Role.ANALYST);
+    const admin = await createUser(server, Role.ADMIN);
+    const aliceA = await signIn(server, alice.email, alice.password);
+    const aliceB = await signIn(server, alice.email, alice.password);
+    const bobToken = (await signIn(server, bob.email, bob.password)).accessToken;
+    const adminToken = (await signIn(server, admin.email, admin.password)).accessToken;
+    const aliceBSession = await sessionIdOf(aliceB.accessToken);
+
+    const anonymous = await graphql(server.url, RevokeSessionV2Document, { id: aliceBSession });
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const foreign = await graphql(server.url, RevokeSessionV2Document, { id: aliceBSession }, { token: bobToken });
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(foreign.data).toBeNull();
+    expect(await meCode(server, aliceB.accessToken)).toBeUndefined();
+
+    const own = await graphql(server.url, RevokeSessionV2Document, { id: aliceBSession.toUpperCase() }, { token: aliceA.accessToken });
+    expect(own.errors).toBeUndefined();
+    expect(own.data?.revokeSessionV2).toEqual({ revokedId: aliceBSession });
+    expect(await meCode(server, aliceB.accessToken)).toBe('UNAUTHENTICATED');
+    const left = await graphql(server.url, MySessionsDocument, {}, { token: aliceA.accessToken });
+    expect(left.data?.mySessions.map((s) => s.id)).not.toContain(aliceBSession);
+
+    const aliceASession = await sessionIdOf(aliceA.accessToken);
+    const byAdmin = await graphql(server.url, RevokeSessionV2Document, { id: aliceASession }, { token: adminToken });
+    expect(byAdmin.data?.revokeSessionV2).toEqual({ revokedId: aliceASession });
+    expect(await meCode(server, aliceA.accessToken)).toBe('UNAUTHENTICATED');
+
+    const unknown = await graphql(server.url, RevokeSessionV2Document, { id: '00000000-0000-4000-8000-000000000000' }, { token: adminToken });
     expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 });

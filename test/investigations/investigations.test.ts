@@ -8,6 +8,7 @@ import {
   AddNoteDocument,
   CreateInvestigationDocument,
   DeleteInvestigationDocument,
+  DeleteInvestigationV2Document,
   ExportInvestigationDocument,
   InvestigationDocument,
   InvestigationFindingsDocument,
@@ -309,6 +310,36 @@ describe('investigations: queries and mutations', () => {
     expect(await auditCount('INVESTIGATION_DELETE', inv.id)).toBe(1);
     const again = await graphql(server.url, DeleteInvestigationDocument, { id: inv.id }, { token: tokens.INVESTIGATOR });
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('deleteInvestigationV2 deletes as deleteInvestigation does and answers with the id a cache holds', async () => {
+    const inv = await create();
+    await graphql(server.url, AddFindingDocument, { investigationId: inv.id, input: { summary: 'f' } }, { token: tokens.ANALYST });
+    await graphql(server.url, AddNoteDocument, { investigationId: inv.id, body: 'n' }, { token: tokens.ANALYST });
+
+    const anonymous = await graphql(server.url, DeleteInvestigationV2Document, { id: inv.id });
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const denied = await graphql(server.url, DeleteInvestigationV2Document, { id: inv.id }, { token: tokens.SENIOR_ANALYST });
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(denied.data).toBeNull();
+    // Asked for in capitals, answered as every other answer spells the id.
+    const res = await graphql(server.url, DeleteInvestigationV2Document, { id: inv.id.toUpperCase() }, { token: tokens.INVESTIGATOR });
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.deleteInvestigationV2).toEqual({ deletedId: inv.id });
+
+    const knex = server.orm.em.getKnex();
+    for (const [table, column] of [['investigation', 'id'], ['finding', 'investigation_id'], ['note', 'investigation_id']] as const) {
+      const rows = await knex(table).where(column, inv.id).count<{ n: string }[]>({ n: '*' });
+      expect(Number(rows[0]!.n)).toBe(0);
+    }
+    expect(await auditCount('INVESTIGATION_DELETE', inv.id)).toBe(1);
+    const read = await graphql(server.url, InvestigationDocument, { id: inv.id }, { token: tokens.VIEWER });
+    expect(read.data?.investigation).toBeNull();
+    for (const id of [inv.id, randomUUID(), 'not-an-id']) {
+      const missing = await graphql(server.url, DeleteInvestigationV2Document, { id }, { token: tokens.INVESTIGATOR });
+      expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      expect(missing.data).toBeNull();
+    }
   });
 
   it('applies the permission map to every operation', async () => {

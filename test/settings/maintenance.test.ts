@@ -124,6 +124,37 @@ describe('maintenance mode across two instances', () => {
     await until(async () => !(await refusedOnB()), 'B to admit writes again', 1000);
   }, 30_000);
 
+  it('refuses the deletions, the Boolean ones and the V2 ones with payloads alike, and deletes nothing', async () => {
+    const superAdminOnB = await tokenFor(b, Role.SUPER_ADMIN);
+    const { id } = (await createOnB('kept through maintenance')).data!.createInvestigation;
+    const sessions = await graphql<{ mySessions: { id: string }[] }>(b.url, '{ mySessions { id } }', {}, { token: analystOnB });
+    const sessionId = sessions.data!.mySessions[0]!.id;
+    await updateSettings(a.url, superAdmin, { maintenance: { enabled: true } });
+    await until(refusedOnB, 'B to refuse writes', 1000);
+    try {
+      for (const mutation of [
+        'deleteInvestigation(id: $id)',
+        'deleteInvestigationV2(id: $id) { deletedId }',
+        'deleteBackup(id: $id)',
+        'deleteBackupV2(id: $id) { deletedId }',
+      ]) {
+        const refused = await graphql(b.url, `mutation($id: ID!) { ${mutation} }`, { id }, { token: superAdminOnB });
+        expect([mutation, refused.errors?.[0]?.extensions?.code]).toEqual([mutation, 'SERVICE_UNAVAILABLE']);
+      }
+      for (const mutation of ['revokeSession(id: $id)', 'revokeSessionV2(id: $id) { revokedId }']) {
+        const refused = await graphql(b.url, `mutation($id: ID!) { ${mutation} }`, { id: sessionId }, { token: analystOnB });
+        expect([mutation, refused.errors?.[0]?.extensions?.code]).toEqual([mutation, 'SERVICE_UNAVAILABLE']);
+      }
+    } finally {
+      await updateSettings(a.url, superAdmin, { maintenance: { enabled: false } });
+    }
+    await until(async () => !(await refusedOnB()), 'B to admit writes again', 1000);
+    const still = await graphql<{ investigation: { id: string } | null }>(b.url, 'query($id: ID!) { investigation(id: $id) { id } }', { id }, { token: analystOnB });
+    expect(still.data?.investigation?.id).toBe(id);
+    const deleted = await graphql<{ deleteInvestigationV2: { deletedId: string } }>(b.url, 'mutation($id: ID!) { deleteInvestigationV2(id: $id) { deletedId } }', { id }, { token: superAdminOnB });
+    expect(deleted.data?.deleteInvestigationV2.deletedId).toBe(id);
+  }, 30_000);
+
   it('a Redis outage during the change delays it by at most the poll period', async () => {
     await redis.stop();
     try {

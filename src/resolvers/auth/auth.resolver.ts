@@ -6,7 +6,8 @@ import { NotFoundError } from '../../errors';
 import { Permission, permissionsOf } from '../../permissions/roles';
 import { answerSignedInAccount } from '../../permissions/rules';
 import type { AuthResult, MfaEnrollmentResult, RecoveryCodesResult } from '../../services/auth/auth.service';
-import { AuthPayload, MfaEnrollment, MfaRecoveryCodes } from './auth.types';
+import { AuthPayload, MfaEnrollment, MfaRecoveryCodes, RevokeSessionPayload } from './auth.types';
+import { rowId } from '../../schema/node';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
 @Resolver(() => Session)
@@ -61,9 +62,21 @@ export class AuthResolver {
     return ctx.services.auth.logout(requestMeta(ctx));
   }
 
-  @Mutation(() => Boolean, { description: "Signed in: ends one of your sessions; ADMIN_ACCESS: anyone's" })
+  @Mutation(() => Boolean, {
+    description: "Signed in: ends one of your sessions; ADMIN_ACCESS: anyone's. Answers true",
+    deprecationReason: 'Use revokeSessionV2, which answers with the ended session\'s id for client caches',
+  })
   revokeSession(@Arg('id', () => ID, { description: "The session's id" }) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.auth.revokeSession(requestMeta(ctx), id);
+    return ctx.services.auth.revokeSession(requestMeta(ctx), rowId(id));
+  }
+
+  @Mutation(() => RevokeSessionPayload, {
+    description: "Signed in: ends one of your sessions; ADMIN_ACCESS: anyone's. Answers with its id, for client caches to drop from `mySessions`",
+  })
+  async revokeSessionV2(@Arg('id', () => ID, { description: "The session's id" }) id: string, @Ctx() ctx: Context): Promise<RevokeSessionPayload> {
+    const revokedId = rowId(id);
+    await ctx.services.auth.revokeSession(requestMeta(ctx), revokedId);
+    return { revokedId };
   }
 
   @Mutation(() => MfaEnrollment, { description: 'Signed in: starts TOTP enrolment' })

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { User } from '../../entities/user.entity';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
 
@@ -53,4 +53,11 @@ export class MfaRecoveryCodes {
 
   @Field({ description: 'When these codes were issued' })
   generatedAt!: Date;
+}
+
+/** What `revokeSessionV2` answers: the id a client removes from its cached `mySessions`. */
+@ObjectType({ simpleResolvers: true, description: 'The answer of revokeSessionV2' })
+export class RevokeSessionPayload {
+  @Field(() => ID, { description: 'The id of the session that was ended; it is no longer among `mySessions` (Relay: `revokedId @deleteRecord`)' })
+  revokedId!: string;
 }

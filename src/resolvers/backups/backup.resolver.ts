@@ -4,11 +4,11 @@ import { Backup } from '../../entities/backup.entity';
 import { BackupVerification } from '../../entities/backup-verification.entity';
 import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
-import { typedId } from '../../schema/node';
+import { rowId, typedId } from '../../schema/node';
 import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
 import { subscriberQueue } from '../subscriber-queue';
 import { listDirection } from '../../schema/list-order';
-import { BackupConnection, BackupFilter, BackupOrder, BackupProgress, RestoreResult } from './backup.types';
+import { BackupConnection, BackupFilter, BackupOrder, BackupProgress, DeleteBackupPayload, RestoreResult } from './backup.types';
 
 @Resolver(() => Backup)
 export class BackupResolver {
@@ -44,9 +44,19 @@ export class BackupResolver {
     return ctx.services.backups.restore(requestMeta(ctx), id, confirm);
   }
 
-  @Mutation(() => Boolean, { description: 'SYSTEM_CONFIG: deletes a backup and its files' })
+  @Mutation(() => Boolean, {
+    description: 'SYSTEM_CONFIG: deletes a backup and its files. Answers true',
+    deprecationReason: 'Use deleteBackupV2, which answers with the deleted id for client caches',
+  })
   deleteBackup(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string): Promise<boolean> {
-    return ctx.services.backups.delete(requestMeta(ctx), id);
+    return ctx.services.backups.delete(requestMeta(ctx), rowId(id));
+  }
+
+  @Mutation(() => DeleteBackupPayload, { description: 'SYSTEM_CONFIG: deletes a backup and its files. Answers with its id, for client caches to evict' })
+  async deleteBackupV2(@Ctx() ctx: Context, @Arg('id', () => ID, { description: "The backup's id" }) id: string): Promise<DeleteBackupPayload> {
+    const deletedId = rowId(id);
+    await ctx.services.backups.delete(requestMeta(ctx), deletedId);
+    return { deletedId };
   }
 
   @Subscription(() => BackupProgress, {

@@ -68,3 +68,10 @@ export class RestoreResult {
   @Field({ description: 'When the restore ended' })
   finishedAt!: Date;
 }
+
+/** What `deleteBackupV2` answers: the id a client evicts from its normalised cache. */
+@ObjectType({ simpleResolvers: true, description: 'The answer of deleteBackupV2' })
+export class DeleteBackupPayload {
+  @Field(() => ID, { description: 'The id of the backup that was deleted, to evict from a client cache (Relay: `deletedId @deleteRecord`)' })
+  deletedId!: string;
+}

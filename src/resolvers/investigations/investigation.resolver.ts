@@ -10,6 +10,7 @@ import { NotFoundError } from '../../errors';
 import { createLoaders } from '../../loaders';
 import { can, Permission } from '../../permissions';
 import { ConnectionArgs, pageWindow, windowKey, type Page, type PageArgs, type PageWindow } from '../../schema/connection';
+import { rowId } from '../../schema/node';
 import { selectedFieldNodes, selectedFields } from '../../schema/selection';
 import { findingCursor, findingPageShape, type FindingPageShape, type ListIncludes } from '../../services/investigations/investigation.queries';
 import { ActionStatus, ExportFormat } from '../../schema/investigation.enums';
@@ -22,7 +23,7 @@ import {
   InvestigationOrder,
   UpdateInvestigationInput,
 } from './investigation.inputs';
-import { FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
+import { DeleteInvestigationPayload, FindingConnection, InvestigationConnection, InvestigationExport } from './investigation.types';
 import { subscriberQueue } from '../subscriber-queue';
 import { resetPiiReads } from './pii-read';
 
@@ -122,9 +123,21 @@ export class InvestigationResolver {
     return ctx.services.investigations.update(ctx.em, requestMeta(ctx), id, expectedVersion, input);
   }
 
-  @Mutation(() => Boolean, { description: 'DELETE_INVESTIGATIONS; its findings, actions and notes go with it' })
+  @Mutation(() => Boolean, {
+    description: 'DELETE_INVESTIGATIONS; its findings, actions and notes go with it. Answers true',
+    deprecationReason: 'Use deleteInvestigationV2, which answers with the deleted id for client caches',
+  })
   deleteInvestigation(@Arg('id', () => ID, { description: "The investigation's id" }) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.investigations.delete(ctx.em, requestMeta(ctx), id);
+    return ctx.services.investigations.delete(ctx.em, requestMeta(ctx), rowId(id));
+  }
+
+  @Mutation(() => DeleteInvestigationPayload, {
+    description: 'DELETE_INVESTIGATIONS; its findings, actions and notes go with it. Answers with its id, for client caches to evict',
+  })
+  async deleteInvestigationV2(@Arg('id', () => ID, { description: "The investigation's id" }) id: string, @Ctx() ctx: Context): Promise<DeleteInvestigationPayload> {
+    const deletedId = rowId(id);
+    await ctx.services.investigations.delete(ctx.em, requestMeta(ctx), deletedId);
+    return { deletedId };
   }
 
   @Mutation(() => Finding, { description: 'MODIFY_INVESTIGATIONS; not on a CLOSED investigation' })

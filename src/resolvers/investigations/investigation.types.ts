@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Finding } from '../../entities/finding.entity';
 import { Investigation } from '../../entities/investigation.entity';
 import { ConnectionType } from '../../schema/connection';
@@ -25,4 +25,11 @@ export class InvestigationExport {
 
   @Field({ description: 'Whether the subject* personal data is included' })
   includesPii!: boolean;
+}
+
+/** What `deleteInvestigationV2` answers: the id a client evicts from its normalised cache. */
+@ObjectType({ simpleResolvers: true, description: 'The answer of deleteInvestigationV2' })
+export class DeleteInvestigationPayload {
+  @Field(() => ID, { description: 'The id of the investigation that was deleted, to evict from a client cache (Relay: `deletedId @deleteRecord`)' })
+  deletedId!: string;
 }
