@@ -46,7 +46,7 @@ const DEMO_PASSWORD = 'bench-demo-password-1';
 /** A fresh signing key per run (a fixed, guessable one fails Vigil's own startup security audit). */
 const BENCH_SECRET = randomBytes(48).toString('base64');
 
-/** A page of 20 investigations with findings, actions, assignee and creator (API.md names). */
+/** A page of 20 investigations with findings, actions, assignee and creator (field names of schema.graphql). */
 const VIGIL_NESTED_READ = `query NestedRead {
   investigations(first: 20) {
     totalCount

@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 
-/** The codes every error leaves with in `extensions.code` (API.md). */
+/** The codes every error leaves with in `extensions.code`: clients branch on these, so a value is never renamed or reused. */
 export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',

@@ -36,7 +36,7 @@ interface Op {
 }
 
 /**
- * The seed's load target: `users` concurrent clients, each looping over a weighted mix of reads,
+ * The target load: `users` concurrent clients, each looping over a weighted mix of reads,
  * writes, health and alert queries for `seconds`; latency per request, errors counted from HTTP
  * status and GraphQL `errors`.
  */

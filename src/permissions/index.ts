@@ -172,9 +172,8 @@ export const shieldOptions = {
 };
 
 /**
- * The map restricted to the types and fields `schema` has: it names every operation of API.md,
- * some of which an area may not have built yet, and graphql-shield refuses rules for fields it
- * cannot find.
+ * The map restricted to the types and fields `schema` has: it may name operations a schema built
+ * for a test or a tool leaves out, and graphql-shield refuses rules for fields it cannot find.
  */
 export function rulesFor(schema: GraphQLSchema): IRules {
   const pruned: Record<string, ShieldRule | RuleFieldMap> = {};

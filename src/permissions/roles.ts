@@ -30,7 +30,7 @@ export const ROLE_ORDER: readonly Role[] = [
   Role.SUPER_ADMIN,
 ];
 
-/** What each role adds to the one below it (DESIGN.md, "Roles and permissions"). */
+/** What each role adds to the one below it: each role holds its own grants and those of every role under it (README, "Roles and permissions"). */
 const GRANTS: Record<Role, readonly Permission[]> = {
   [Role.VIEWER]: [Permission.READ_INVESTIGATIONS],
   [Role.ANALYST]: [Permission.CREATE_INVESTIGATIONS, Permission.MODIFY_INVESTIGATIONS],

@@ -80,7 +80,7 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-/** `first` as API.md defines it: 20 by default, 1–100, anything else is BAD_USER_INPUT. */
+/** The page size a connection argument asks for: 20 when absent, an integer from 0 to `max` (100), anything else is BAD_USER_INPUT. */
 export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE, argument: 'first' | 'last' = 'first'): number {
   if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
   if (!Number.isInteger(first) || first < 0 || first > max) {

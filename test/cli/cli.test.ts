@@ -141,6 +141,14 @@ describe('vigil user', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/OVERLORD/);
   });
+
+  it('refuses input the service rejects (an invalid email) as a usage error (exit 2) in one line', async () => {
+    const res = await runVigil(['user', 'create', '--email', 'not-an-address', '--name', 'X', '--password', 'a-long-enough-password'], { DATABASE_URL: database.url });
+    expect(res.code).toBe(2);
+    expect(lines(res.stderr)).toEqual(['vigil: email is not a valid address']);
+    const rows = await withClient(database.url, (c) => c.query(`SELECT count(*)::int AS n FROM "user" WHERE email = 'not-an-address'`));
+    expect(rows.rows).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('vigil seed --demo', () => {

@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/infra/net';
-import { TEST_JWT_SECRET } from '../helpers/server';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { startGatewayProcess } from '../helpers/gateway-process';
 
 function alive(pid: number): boolean {
   try {
@@ -25,30 +22,7 @@ describe('the process as `npm start` runs it (embedded PostgreSQL, no settings)'
 
   it('serves, and on SIGTERM drains, stops PostgreSQL and exits 0; a restart keeps the data', async () => {
     const port = await findFreePort();
-    const start = () => {
-      const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(ROOT, 'src', 'main.ts')], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), VIGIL_DATA_DIR: dataDir, VIGIL_JWT_SECRET: TEST_JWT_SECRET },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const serving = new Promise<void>((resolve, reject) => {
-        const timer = setInterval(() => {
-          if (output.includes('Vigil is serving')) {
-            clearInterval(timer);
-            resolve();
-          }
-        }, 100);
-        child.once('exit', (code) => {
-          clearInterval(timer);
-          reject(new Error(`exited with ${code} before serving:\n${output}`));
-        });
-      });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      return { child, serving, exited, output: () => output };
-    };
+    const start = () => startGatewayProcess({ port, env: { VIGIL_DATA_DIR: dataDir } });
     const url = `http://127.0.0.1:${port}/graphql`;
     const ask = async (query: string, token?: string) => {
       const res = await fetch(url, {
@@ -59,8 +33,7 @@ describe('the process as `npm start` runs it (embedded PostgreSQL, no settings)'
       return (await res.json()) as { data?: Record<string, never>; errors?: unknown[] };
     };
 
-    const first = start();
-    await first.serving;
+    const first = await start();
     const password = /generated password:\s*\n\s*(\S+)/.exec(first.output())?.[1];
     expect(password).toBeDefined();
     expect((await ask('{ health { status } }')).data).toEqual({ health: { status: 'UP' } });
@@ -71,22 +44,19 @@ describe('the process as `npm start` runs it (embedded PostgreSQL, no settings)'
 
     const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
     expect(alive(postmaster)).toBe(true);
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
+    expect(await first.stop()).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
     expect(alive(postmaster)).toBe(false);
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
-    const second = start();
-    await second.serving;
+    const second = await start();
     try {
       const again = await ask(`mutation { login(email: "admin@vigil.local", password: "${password}") { accessToken } }`);
       const token2 = (again.data as unknown as { login: { accessToken: string } }).login.accessToken;
       const list = await ask('{ investigations { totalCount edges { node { title } } } }', token2);
       expect(list.data).toEqual({ investigations: { totalCount: 1, edges: [{ node: { title: 'Survives a restart' } }] } });
     } finally {
-      second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
+      expect(await second.stop()).toBe(0);
     }
   }, 180_000);
 });

@@ -9,7 +9,8 @@ import { graphql } from '../helpers/clients';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '../helpers/database';
 import { withClient } from '../helpers/postgres';
 import { startTestServer } from '../helpers/server';
-import { commandOf, descendantsOf, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
+import { commandOf, descendantsOf, until } from './process-tree';
 
 /**
  * SIGKILL of a real gateway process in the middle of each backup operation (pg_dump or pg_restore
@@ -103,7 +104,7 @@ describe('a gateway killed during a backup operation', () => {
     )[0];
 
   it('during createBackup: the backup is FAILED with an audit entry, no .partial stays, and it can be deleted', async () => {
-    const gateway = await startGatewayProcess(env());
+    const gateway = await startGatewayProcess({ env: env() });
     const { accessToken } = await signInTo(gateway);
     const created = await graphql<{ createBackup: { id: string; status: string } }>(
       gateway.url,
@@ -145,7 +146,7 @@ describe('a gateway killed during a backup operation', () => {
     } finally {
       await server.close();
     }
-    const gateway = await startGatewayProcess(env());
+    const gateway = await startGatewayProcess({ env: env() });
     const { accessToken } = await signInTo(gateway);
     const answer = graphql(gateway.url, `mutation { verifyBackup(id: "${id}") { ok } }`, undefined, { token: accessToken }).catch(() => null);
     const prefix = scratchPrefix(database.url);
@@ -170,7 +171,7 @@ describe('a gateway killed during a backup operation', () => {
     await query(`insert into ballast (body) values ('written after the backup')`);
     const before = await query<{ n: string }>(`select count(*)::text as n from ballast`);
 
-    const gateway = await startGatewayProcess(env());
+    const gateway = await startGatewayProcess({ env: env() });
     const { accessToken } = await signInTo(gateway);
     const answer = graphql(gateway.url, `mutation { restoreBackup(id: "${id}", confirm: "${id}") { ok } }`, undefined, { token: accessToken }).catch(
       () => null,

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/infra/net';
-import { startTestServer, TEST_JWT_SECRET } from '../helpers/server';
+import { startGatewayProcess } from '../helpers/gateway-process';
+import { startTestServer } from '../helpers/server';
 import { until } from './helpers';
-
-const ROOT = path.resolve(__dirname, '..', '..');
 
 function alive(pid: number): boolean {
   try {
@@ -18,34 +16,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** `node src/main.ts` as `npm start` runs it: embedded PostgreSQL under `dataDir`, no other settings. */
-function startGateway(dataDir: string, port: number) {
+/**
+ * `node src/main.ts` as `npm start` runs it: embedded PostgreSQL under `dataDir`, no other settings.
+ * `startMs` is how long it took to serve.
+ */
+async function startGateway(dataDir: string, port: number) {
   const started = Date.now();
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), VIGIL_DATA_DIR: dataDir, VIGIL_JWT_SECRET: TEST_JWT_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const serving = (async () => {
-    await until(
-      () => {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before serving:\n${output}`);
-        return output.includes('Vigil is serving');
-      },
-      'the gateway to serve',
-      120_000,
-    );
-    return Date.now() - started;
-  })();
+  const gateway = await startGatewayProcess({ port, env: { VIGIL_DATA_DIR: dataDir } });
+  const startMs = Date.now() - started;
   const readyLine = () => {
-    const line = output.split('\n').find((l) => l.includes('embedded PostgreSQL is ready'));
+    const line = gateway.output().split('\n').find((l) => l.includes('embedded PostgreSQL is ready'));
     return line ? (JSON.parse(line) as { postmasterPid: number; watchdogPid: number }) : undefined;
   };
-  return { child, serving, exited, output: () => output, readyLine };
+  return { ...gateway, startMs, readyLine };
 }
 
 async function health(port: number): Promise<unknown> {
@@ -68,16 +51,15 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
 
   it('stops with a SIGHUP or a kill -9 of the gateway, and the next start serves in about the usual time; an orphan left anyway is taken over', async () => {
     // First start initialises the cluster; a closed terminal (SIGHUP) stops gracefully.
-    const first = startGateway(dataDir, port);
-    await first.serving;
+    const first = await startGateway(dataDir, port);
     const firstPg = first.readyLine()!.postmasterPid;
     first.child.kill('SIGHUP');
     expect(await first.exited).toBe(0);
     expect(alive(firstPg)).toBe(false);
 
     // The usual start time on this machine, right now.
-    const normal = startGateway(dataDir, port);
-    const normalStart = await normal.serving;
+    const normal = await startGateway(dataDir, port);
+    const normalStart = normal.startMs;
     const { postmasterPid, watchdogPid } = normal.readyLine()!;
     expect(alive(postmasterPid)).toBe(true);
 
@@ -89,8 +71,8 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
     await until(() => !alive(postmasterPid), 'PostgreSQL to stop after its gateway was killed', 30_000);
     await until(() => !alive(watchdogPid), 'the watchdog to end with it');
 
-    const afterKill = startGateway(dataDir, port);
-    const afterKillStart = await afterKill.serving;
+    const afterKill = await startGateway(dataDir, port);
+    const afterKillStart = afterKill.startMs;
     expect(await health(port)).toEqual({ health: { status: expect.any(String) } });
     // Compared with the normal start, not with a fixed time: no waiting on a lock or a stale server.
     expect(afterKillStart).toBeLessThan(normalStart * 3);
@@ -101,15 +83,13 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
     afterKill.child.kill('SIGKILL');
     await afterKill.exited;
     expect(alive(orphan.postmasterPid)).toBe(true);
-    const takeover = startGateway(dataDir, port);
+    const takeover = await startGateway(dataDir, port);
     try {
-      await takeover.serving;
       expect(takeover.output()).toContain('taking it over');
       expect(alive(orphan.postmasterPid)).toBe(false);
       expect(await health(port)).toEqual({ health: { status: expect.any(String) } });
     } finally {
-      takeover.child.kill('SIGTERM');
-      expect(await takeover.exited).toBe(0);
+      expect(await takeover.stop()).toBe(0);
     }
     // Stopped cleanly: PostgreSQL removes its pid file.
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);

@@ -131,8 +131,8 @@ describe('restore while another instance writes', () => {
     const refused = writes.filter((w) => w.code !== null);
     expect(refused.length).toBeGreaterThan(0);
     for (const w of refused) expect(w).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: expect.any(Number) });
-    // From the first refusal until the restore ended, every write was refused (the issue's "within a
-    // second of the call" is measured, not asserted: it depends on the machine's load).
+    // From the first refusal until the writer's instance reopened, every write was refused (how soon
+    // after the call the refusals begin is not asserted: it depends on the machine's load).
     const firstRefusal = refused.find((w) => w.sentAt >= calledAt)!;
     expect(firstRefusal.answeredAt).toBeLessThan(endedAt);
     const closed = writes.filter((w) => w.sentAt >= firstRefusal.answeredAt && w.answeredAt <= endedAt);

@@ -27,7 +27,7 @@ type Access = 'public' | 'signedIn' | Permission | Permission[];
 
 /**
  * THE expected table: every Query, Mutation and Subscription field of the schema, with who may call
- * it (API.md). A field added to the schema without a line here fails this test; so does a line
+ * it (the public contract, also in the README's "Roles and permissions"). A field added to the schema without a line here fails this test; so does a line
  * whose rule in `src/permissions` disagrees with it. Add one line when you add a field.
  */
 const ACCESS: Record<string, Access> = {

@@ -1,58 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ENDPOINT_FILE } from '../../src/infra/embedded-endpoint';
-import { findFreePort } from '../../src/infra/net';
-import { TEST_JWT_SECRET } from '../helpers/server';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 import { lines, runVigil } from '../cli/run-vigil';
-
-const ROOT = path.resolve(__dirname, '..', '..');
 
 // Each step runs the real CLI (compiled on the fly) beside a server: slow on a loaded machine.
 jest.setTimeout(180_000);
 
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
 /** `npm start`'s process (src/main.ts) on the embedded database under `dataDir`. */
-async function startGateway(dataDir: string): Promise<Gateway> {
-  const port = await findFreePort();
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', path.join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
+function startGateway(dataDir: string): Promise<GatewayProcess> {
+  return startGatewayProcess({
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
       VIGIL_DATA_DIR: dataDir,
-      VIGIL_JWT_SECRET: TEST_JWT_SECRET,
       VIGIL_ADMIN_PASSWORD: 'beside-the-server-1',
       VIGIL_BACKUP_SCHEDULE: 'off',
       VIGIL_BACKUP_DRILL_SCHEDULE: 'off',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('Vigil is serving')) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(timer);
-      reject(new Error(`exited with ${code} before serving:\n${output}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}/graphql`, output: () => output, exited };
 }
 
 async function ask(url: string, query: string, variables?: Record<string, unknown>) {
@@ -64,16 +29,13 @@ const SIGN_IN = 'mutation($e: String!, $p: String!) { login(email: $e, password:
 
 describe('the CLI beside `npm start` on the embedded database', () => {
   let dataDir: string;
-  let gateway: Gateway | undefined;
+  let gateway: GatewayProcess | undefined;
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-beside-'));
     gateway = await startGateway(dataDir);
   }, 120_000);
   afterAll(async () => {
-    if (gateway && gateway.child.exitCode === null) {
-      gateway.child.kill('SIGTERM');
-      await gateway.exited;
-    }
+    await gateway?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -114,8 +76,7 @@ describe('the CLI beside `npm start` on the embedded database', () => {
   });
 
   it('after the server stops, the file is gone and the CLI starts the database itself', async () => {
-    gateway!.child.kill('SIGTERM');
-    expect(await gateway!.exited).toBe(0);
+    expect(await gateway!.stop()).toBe(0);
     expect(existsSync(path.join(dataDir, ENDPOINT_FILE))).toBe(false);
     const res = await vigil(['health']);
     expect(res.code).toBe(0);

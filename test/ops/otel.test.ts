@@ -6,7 +6,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '../helpers/database';
 import { TEST_JWT_SECRET } from '../helpers/server';
-import { startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
 const ADMIN = { email: 'otel-admin@vigil.example', password: 'otel-admin-password-1' };
@@ -64,6 +64,7 @@ describe.each([
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-otel-'));
     gateway = await startGatewayProcess({
+      env: {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       DATABASE_URL: database.url,
@@ -79,6 +80,7 @@ describe.each([
       OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
       OTEL_SERVICE_NAME: 'vigil-under-test',
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      },
     });
     const login = await post(gateway.url, 'mutation SignIn($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: ADMIN.email, p: ADMIN.password });
     token = (login.data as { login: { accessToken: string } }).login.accessToken;

@@ -20,7 +20,7 @@ describe('ops/: Prometheus rules and the Grafana dashboard', () => {
     expect(stdout).toContain('SUCCESS');
   });
 
-  it('has the alerts the seeds ask for, each tested', async () => {
+  it('has an alert for error rate, latency, components down, stale backups, a broken audit chain, rate-limit refusals and websocket disconnects, each tested', async () => {
     const { readFileSync } = await import('node:fs');
     const rules = readFileSync(RULES_FILE, 'utf8');
     const tests = readFileSync(RULES_TEST_FILE, 'utf8');

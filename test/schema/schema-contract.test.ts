@@ -9,7 +9,7 @@ import { ROW_NODE_SOURCES, TYPED_NODE_SOURCES } from '../../src/resolvers/node/n
 import { NODE_TABLES } from '../../src/services/nodes/node-lookup';
 import { undescribed } from './descriptions';
 
-/** Root fields every caller gets (API.md): they stay non-null. */
+/** Root fields every caller gets, signed in or not: they stay non-null so clients need no null checks. */
 const NON_NULL_FOR_EVERYONE = new Set(['health', 'myPermissions', 'mySessions']);
 
 describe('the schema as clients read it', () => {

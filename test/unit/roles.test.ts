@@ -1,7 +1,7 @@
 import { Permission, Role, ROLE_ORDER, permissionsOf, roleAtLeast } from '../../src/permissions/roles';
 
 describe('the role → permission table', () => {
-  it('matches DESIGN.md role by role', () => {
+  it('grants each role its own permissions and those of every role below it', () => {
     expect(permissionsOf(Role.VIEWER)).toEqual([Permission.READ_INVESTIGATIONS]);
     expect(permissionsOf(Role.ANALYST)).toEqual([
       Permission.READ_INVESTIGATIONS,

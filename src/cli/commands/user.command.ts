@@ -1,38 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { GraphQLError } from 'graphql';
 import { systemMeta } from '../../context';
 import type { User } from '../../entities/user.entity';
-import { createVigilPubSub } from '../../infra/pubsub';
-import { closeRedis, createRedis } from '../../infra/redis';
 import { Role } from '../../permissions/roles';
-import { createServices, stopServices, type Services } from '../../services';
-import { CliError, ExitCode, withRuntime, type CliRuntime } from '../runtime';
+import { CliError, ExitCode } from '../runtime';
+import { withServices } from '../services';
 
 const ROLES = Object.values(Role);
-
-/**
- * Runs `fn` with the services of a runtime. The pub/sub goes through Redis when configured, so a
- * role change, a disabled account or a password reset closes the user's websocket connections on
- * every running gateway (HTTP requests see the change at once through the database).
- */
-async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
-  return withRuntime(async ({ config, orm, logger }: CliRuntime) => {
-    const redis = config.redisUrl
-      ? { publish: createRedis(config.redisUrl, logger, 'cli'), subscribe: createRedis(config.redisUrl, logger, 'cli-subscriber'), prefix: config.redisPrefix }
-      : undefined;
-    const services = createServices({ config, orm, redis: redis?.publish, pubsub: createVigilPubSub(redis), logger });
-    try {
-      return await fn(services);
-    } catch (error) {
-      if (error instanceof GraphQLError) throw new CliError(error.message, ExitCode.FAILURE);
-      throw error;
-    } finally {
-      await stopServices(services);
-      if (redis) await Promise.all([closeRedis(redis.publish), closeRedis(redis.subscribe)]);
-    }
-  });
-}
 
 function parseRole(value: string): Role {
   const role = value.toUpperCase() as Role;

@@ -3,7 +3,7 @@ import { ApiError, requestData } from '../shared/api';
 import { CONSOLE_SETTINGS, CONSOLE_UPDATE_SETTINGS } from '../shared/operations';
 import { message } from '../shared/session';
 
-/** The permission that allows changing settings (API.md); reading them needs ADMIN_ACCESS. */
+/** The permission `updateSystemSettings` requires; reading the settings needs ADMIN_ACCESS. */
 const MAY_CHANGE_SETTINGS = 'SYSTEM_CONFIG';
 const LEVELS = ['INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 

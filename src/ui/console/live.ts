@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import { createWsClient } from '../shared/api';
 import { CONSOLE_ALERT_RAISED, CONSOLE_ALERT_UPDATED, CONSOLE_HEALTH_CHANGED } from '../shared/operations';
 
-/** An alert as the console shows it (API.md's `Alert`). */
+/** An alert as the console shows it: the fields it selects of the schema's `Alert` type (schema.graphql). */
 export interface Alert {
   id: string;
   level: AlertLevel;
