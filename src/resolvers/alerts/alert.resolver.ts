@@ -86,7 +86,7 @@ export class AlertResolver {
       return ctx.services.alerts.feed.raised({
         minLevel: minLevel ?? AlertLevel.INFO,
         afterSeq,
-        ...subscriberQueue(ctx),
+        limit: subscriberQueue(ctx),
       });
     },
   })
