@@ -33,6 +33,17 @@ const ADD_FINDING = gql`
     }
   }
 `;
+const RECENT = gql`
+  query Recent { investigations(first: 5) { edges { node { id title } } } }
+`;
+const ONE = gql`
+  query One($id: ID!) { investigation(id: $id) { id title } }
+`;
+const DELETE_INVESTIGATION = gql`
+  mutation DeleteInvestigation($id: ID!) { deleteInvestigationV2(id: $id) { deletedId } }
+`;
+type Recent = { investigations?: { edges: { node: { id: string } }[] } };
+const recentIds = (data: unknown) => (data as Recent | undefined)?.investigations?.edges.map((e) => e.node.id);
 const HEALTH = gql`
   query WatchedHealth { health { id status } }
 `;
@@ -60,12 +71,15 @@ function waitFor<T>(values: T[], accept: (value: T, index: number) => boolean, m
 /**
  * The frontend clients as teams use them, against a real gateway: Apollo Client 4 with its
  * InMemoryCache, urql with graphcache (no keys, updates or schema configured), both with
- * graphql-ws for subscriptions. The schema alone must let their caches do the right thing.
+ * graphql-ws for subscriptions. The schema alone must let their caches do the right thing; only a
+ * deletion takes the one line each client documents for it (`cache.evict`, `cache.invalidate`),
+ * fed by the id the deletion answers with.
  */
 describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
   let redis: TestRedis;
   let server: TestServer;
   let analyst: string;
+  let investigator: string;
   let investigationId: string;
   const sockets: WsClient[] = [];
   const messages: unknown[][] = [];
@@ -87,6 +101,7 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
       },
     });
     analyst = await tokenFor(server, Role.ANALYST);
+    investigator = await tokenFor(server, Role.INVESTIGATOR);
     const created = await graphql<{ createInvestigation: { id: string } }>(server.url, `mutation { createInvestigation(input: { title: "cached parent" }) { id } }`, {}, { token: analyst });
     investigationId = created.data!.createInvestigation.id;
     await server.services.health.refresh();
@@ -100,6 +115,10 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
     await server?.close();
     await redis?.stop();
   });
+
+  const createInvestigation = async (title: string) =>
+    (await graphql<{ createInvestigation: { id: string } }>(server.url, `mutation($t: String!) { createInvestigation(input: { title: $t }) { id } }`, { t: title }, { token: investigator }))
+      .data!.createInvestigation.id;
 
   const socket = () => {
     const client = createWsClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${analyst}` } });
@@ -154,6 +173,34 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
         await waitFor(counts, (c) => c === before + 1);
       } finally {
         watched.unsubscribe();
+      }
+    });
+
+    it("evicts a deleted investigation with deleteInvestigationV2's answer: the record leaves the cache and a watched list", async () => {
+      const id = await createInvestigation('deleted through Apollo');
+      const deleter = new ApolloClient({ link: new HttpLink({ uri: server.url, headers: { authorization: `Bearer ${investigator}` } }), cache: new InMemoryCache() });
+      const lists: (string[] | undefined)[] = [];
+      const watched = deleter.watchQuery({ query: RECENT }).subscribe((r) => lists.push(recentIds(r.data)));
+      try {
+        await waitFor(lists, (ids) => ids?.[0] === id);
+        await deleter.query({ query: ONE, variables: { id } });
+        expect((deleter.cache.extract() as Record<string, unknown>)[`Investigation:${id}`]).toBeDefined();
+        const result = await deleter.mutate({
+          mutation: DELETE_INVESTIGATION,
+          variables: { id },
+          update(cache, { data }) {
+            const deletedId = (data as { deleteInvestigationV2: { deletedId: string } }).deleteInvestigationV2.deletedId;
+            cache.evict({ id: cache.identify({ __typename: 'Investigation', id: deletedId }) });
+            cache.gc();
+          },
+        });
+        expect(result.data).toEqual({ deleteInvestigationV2: { __typename: 'DeleteInvestigationPayload', deletedId: id } });
+        expect((deleter.cache.extract() as Record<string, unknown>)[`Investigation:${id}`]).toBeUndefined();
+        expect(deleter.readQuery({ query: ONE, variables: { id } })).toBeNull();
+        await waitFor(lists, (ids, i) => i > 0 && ids !== undefined && !ids.includes(id));
+      } finally {
+        watched.unsubscribe();
+        deleter.stop();
       }
     });
 
@@ -214,6 +261,40 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
         const added = await client.mutation(ADD_FINDING, { id: investigationId, summary: 'seen by urql' }).toPromise();
         expect(added.error).toBeUndefined();
         await waitFor(counts, (c) => c === before + 1);
+      } finally {
+        watched.unsubscribe();
+      }
+    });
+
+    it("invalidates a deleted investigation with deleteInvestigationV2's answer: the record leaves the cache and a watched list", async () => {
+      const id = await createInvestigation('deleted through urql');
+      const deleter = new UrqlClient({
+        url: server.url,
+        fetchOptions: () => ({ headers: { authorization: `Bearer ${investigator}` } }),
+        exchanges: [
+          cacheExchange({
+            updates: {
+              Mutation: {
+                deleteInvestigationV2: (result, _args, cache) => {
+                  const { deletedId } = (result as { deleteInvestigationV2: { deletedId: string } }).deleteInvestigationV2;
+                  cache.invalidate({ __typename: 'Investigation', id: deletedId });
+                },
+              },
+            },
+          }),
+          fetchExchange,
+        ],
+      });
+      const lists: (string[] | undefined)[] = [];
+      const watched = deleter.query(RECENT, {}).subscribe((r) => lists.push(recentIds(r.data)));
+      try {
+        await waitFor(lists, (ids) => ids?.[0] === id);
+        expect((await deleter.query(ONE, { id }).toPromise()).data).toMatchObject({ investigation: { id } });
+        const deleted = await deleter.mutation(DELETE_INVESTIGATION, { id }).toPromise();
+        expect(deleted.error).toBeUndefined();
+        expect(deleted.data).toMatchObject({ deleteInvestigationV2: { deletedId: id } });
+        expect(deleter.readQuery(ONE, { id }, { requestPolicy: 'cache-only' })?.data?.investigation ?? null).toBeNull();
+        await waitFor(lists, (ids, i) => i > 0 && ids !== undefined && !ids.includes(id));
       } finally {
         watched.unsubscribe();
       }

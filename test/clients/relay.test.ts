@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   commitLocalUpdate,
+  commitMutation,
   ConnectionHandler,
   Environment,
   fetchQuery,
@@ -87,6 +88,7 @@ describe('Relay (relay-compiler 21, relay-runtime) against schema.graphql and a 
         'RelayInvestigationFindingsPaginationQuery.graphql.js',
         'operationsNodeQuery.graphql.js',
         'operationsNodesQuery.graphql.js',
+        'operationsDeleteInvestigationMutation.graphql.js',
       ]),
     );
     for (const file of files) {
@@ -95,12 +97,12 @@ describe('Relay (relay-compiler 21, relay-runtime) against schema.graphql and a 
     }
   }, 60_000);
 
-  const environment = () =>
+  const environment = (as = token) =>
     new Environment({
       network: Network.create(async (params, variables) => {
         const response = await fetch(server.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
           body: JSON.stringify({ query: params.text, variables }),
         });
         return (await response.json()) as GraphQLResponse;
@@ -181,6 +183,33 @@ describe('Relay (relay-compiler 21, relay-runtime) against schema.graphql and a 
     expect(health.node.__typename).toBe('Health');
     const many = (await fetchQuery(env, request('operationsNodesQuery'), { ids: [investigations[1], 'Health'] }).toPromise()) as { nodes: { id: string }[] };
     expect(many.nodes.map((n) => n.id)).toEqual([investigations[1], 'Health']);
+  });
+
+  it("drops a deleted investigation's record (@deleteRecord) and its edge (@deleteEdge) from the store with deleteInvestigationV2's answer", async () => {
+    const investigator = await tokenFor(server, Role.INVESTIGATOR);
+    const created = await graphql<{ createInvestigation: { id: string } }>(server.url, `mutation { createInvestigation(input: { title: "relay deletes me" }) { id } }`, {}, { token: investigator });
+    const id = created.data!.createInvestigation.id;
+    const env = environment(investigator);
+    const key = 'operationsInvestigationList_investigations';
+    await fetchQuery(env, request('operationsInvestigationsQuery'), { first: 3 }).toPromise();
+    const newestFirst = [...investigations].reverse();
+    expect(connectionIds(env, 'client:root', key)).toEqual([id, ...newestFirst.slice(0, 2)]);
+    expect(env.getStore().getSource().get(id)).toBeTruthy();
+
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      commitMutation(env, {
+        mutation: request('operationsDeleteInvestigationMutation'),
+        variables: { id, connections: [ConnectionHandler.getConnectionID('client:root', key)] },
+        onCompleted: (response, errors) => (errors?.length ? reject(new Error(JSON.stringify(errors))) : resolve(response)),
+        onError: reject,
+      });
+    });
+    expect(answer).toEqual({ deleteInvestigationV2: { edgeId: id, deletedId: id } });
+    // A deleted record reads as null; one the store never held as undefined.
+    expect(env.getStore().getSource().get(id)).toBeNull();
+    expect(connectionIds(env, 'client:root', key)).toEqual(newestFirst.slice(0, 2));
+    const gone = await graphql<{ investigation: unknown }>(server.url, 'query($id: ID!) { investigation(id: $id) { id } }', { id }, { token: investigator });
+    expect(gone.data?.investigation).toBeNull();
   });
 
   it('printed no warning while normalising any of it', () => {

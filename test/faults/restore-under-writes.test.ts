@@ -101,24 +101,32 @@ describe('restore while another instance writes', () => {
 
   it('succeeds; writes are refused with SERVICE_UNAVAILABLE until it ends, and none acknowledged after the refusal began is lost', async () => {
     const backupId = await takeBackup();
-    // When the writer's instance last admitted writes again: the restore lifts its fence before its
-    // answer reaches the client, so writes answered in between are rightly acknowledged.
-    let reopenedAt = Number.POSITIVE_INFINITY;
-    const off = b.services.settings.onChange((next, previous) => {
-      if (previous.maintenance.enabled && !next.maintenance.enabled) reopenedAt = performance.now();
-    });
     const load = writer('during-restore');
     await new Promise((resolve) => setTimeout(resolve, 500));
+    // The writer's instance lifts maintenance before the restore's answer reaches its caller (and
+    // may accept writes meanwhile): the closed window ends when B applies the end, as B sees it.
+    let liftedOnB = Infinity;
+    const liftedAtVersions: number[] = [];
+    const unlisten = b.services.settings.onChange((next, previous) => {
+      if (!previous.maintenance.enabled || next.maintenance.enabled) return;
+      liftedOnB = Math.min(liftedOnB, performance.now());
+      liftedAtVersions.push(next.version);
+    });
     const calledAt = performance.now();
     const result = await restore(backupId);
-    const endedAt = performance.now();
+    const endedAt = Math.min(performance.now(), liftedOnB);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const writes = await load.stop();
-    off();
+    unlisten();
 
     expect(result.errors).toBeUndefined();
     expect(result.data!.restoreBackup).toMatchObject({ ok: true, databaseState: 'RESTORED', error: null });
-    expect(reopenedAt).toBeLessThan(performance.now());
+    // B lifted maintenance once, and only with the change that ended the restore (never mid-restore).
+    expect(liftedAtVersions).toHaveLength(1);
+    const [ending] = await withClient(a.database.url, async (c) =>
+      (await c.query<{ reason: string | null }>('select reason from system_settings_change where version = $1', [liftedAtVersions[0]])).rows,
+    );
+    expect(ending?.reason).toMatch(/^maintenance left: /);
 
     const refused = writes.filter((w) => w.code !== null);
     expect(refused.length).toBeGreaterThan(0);
@@ -126,8 +134,8 @@ describe('restore while another instance writes', () => {
     // From the first refusal until the writer's instance reopened, every write was refused (how soon
     // after the call the refusals begin is not asserted: it depends on the machine's load).
     const firstRefusal = refused.find((w) => w.sentAt >= calledAt)!;
-    expect(firstRefusal.answeredAt).toBeLessThan(Math.min(endedAt, reopenedAt));
-    const closed = writes.filter((w) => w.sentAt >= firstRefusal.answeredAt && w.answeredAt <= Math.min(endedAt, reopenedAt));
+    expect(firstRefusal.answeredAt).toBeLessThan(endedAt);
+    const closed = writes.filter((w) => w.sentAt >= firstRefusal.answeredAt && w.answeredAt <= endedAt);
     expect(closed.length).toBeGreaterThan(0);
     expect(closed.filter((w) => w.id !== null)).toEqual([]);
     // Acknowledged after the refusal began: all still there after the restore.

@@ -11,6 +11,7 @@ import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
 import { withClient } from '../helpers/postgres';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { updateSettings } from '../settings/helpers';
 import { aliased, rawSubscriber, turn, until, type RawSubscriber } from './helpers';
 
 const EVENTS = 2000;
@@ -64,6 +65,26 @@ describe('a subscriber that never reads', () => {
     await until(() => server.services.alerts.feed.subscriberCount === 1, 'the subscription');
     await raise(-1);
     await floodAndExpectCut(subscriber, raise);
+  }, 180_000);
+
+  it('applies a lowered queue limit to subscriptions already open (a runtime setting)', async () => {
+    const superAdmin = await tokenFor(server, Role.SUPER_ADMIN);
+    const setQueue = async (wsMaxQueue: number | null) => {
+      const res = await updateSettings(server.url, superAdmin, { protection: { wsMaxQueue } });
+      expect(res.errors).toBeUndefined();
+    };
+    await setQueue(100_000);
+    try {
+      const subscriber = await rawSubscriber(server.wsUrl, admin, `subscription { alertRaised { id ${aliased('message', 25)} } }`);
+      const raise = (i: number) => server.services.alerts.raise(systemMeta('test'), { level: AlertLevel.INFO, title: `live limit ${i}`, message: BIG, source: 'flood' });
+      await until(() => server.services.alerts.feed.subscriberCount === 1, 'the subscription');
+      await raise(-1);
+      // Lowered while the subscription is open: with the limit it opened under, it would never be cut.
+      await setQueue(MAX_QUEUE);
+      await floodAndExpectCut(subscriber, raise);
+    } finally {
+      await setQueue(null);
+    }
   }, 180_000);
 
   it('is closed with 4008 on investigationUpdated', async () => {

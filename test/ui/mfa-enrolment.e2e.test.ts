@@ -51,7 +51,10 @@ describe('enrolling a required second factor in the console, in headless Chromiu
     await page.waitForSelector('[data-testid=alerts-empty], [data-testid=alerts]');
     const [row] = await server.orm.em.fork().getConnection().execute<{ mfa_enabled: boolean }[]>('select mfa_enabled from "user" where id = ?', [analyst.id]);
     expect(row?.mfa_enabled).toBe(true);
-    const token = await page.evaluate(() => JSON.parse((globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('vigil.session')!).accessToken as string);
+    const token = await page.evaluate(() => {
+      const storage = (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage;
+      return (JSON.parse(storage.getItem('vigil.session')!) as { accessToken: string }).accessToken;
+    });
     const after = await graphql<{ myPermissions: string[] }>(server.url, '{ myPermissions }', {}, { token });
     expect(after.data?.myPermissions).toContain('READ_INVESTIGATIONS');
     expect(pageErrors).toEqual([]);

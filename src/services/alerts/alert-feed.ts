@@ -17,8 +17,9 @@ export interface AlertFeedOptions {
   pollIntervalMs?: number;
 }
 
-/** How a subscription wants its alerts; the queue limit says how far its consumer may fall behind. */
-export interface AlertStreamOptions extends QueueLimit {
+/** How a subscription wants its alerts; `limit` says how far its consumer may fall behind. */
+export interface AlertStreamOptions {
+  limit: QueueLimit;
   /** Only alerts at or above this level. */
   minLevel: AlertLevel;
   /** Replay every alert raised after the one with this seq before going live. */
@@ -157,7 +158,7 @@ export class AlertFeed {
    */
   raised(options: AlertStreamOptions): AsyncIterableIterator<Alert> {
     const { minLevel, afterSeq } = options;
-    const queue = new BoundedQueue<Alert>(options);
+    const queue = new BoundedQueue<Alert>(options.limit);
     const listener: Listener = (alert) => {
       if (levelAtLeast(alert.level, minLevel)) queue.push(alert);
     };

@@ -138,6 +138,11 @@ function effectiveMaintenance(stored: StoredSettings): MaintenanceState {
 
 const same = (a: SettingValue, b: SettingValue) => a === b;
 
+/** The history line of a maintenance switch. */
+function maintenanceFlag(before: boolean, after: boolean): SettingChangeEntry {
+  return { key: 'maintenance.enabled', before, after, beforeSource: 'STORED', afterSource: 'STORED' };
+}
+
 /**
  * The runtime settings and the cluster-wide maintenance state.
  *
@@ -397,27 +402,14 @@ export class SettingsService {
       const changes = this.diff(before, after, current.maintenance, own);
       if (!changes.length) return null;
       const written = await writeSettings(tx, { stored, maintenance: own, updatedBy: meta.actor?.id ?? null });
-      const entry: SettingsChangeRow = {
-        id: randomUUID(),
-        version: written.version,
-        at: written.updatedAt,
-        actorId: meta.actor?.id ?? null,
-        actorEmail: meta.actor?.email ?? null,
-        reason: null,
-        changes,
-      };
-      await insertChange(tx, entry);
-      await this.deps.audit.record(tx, meta, {
+      return this.recordChange(tx, meta, written, changes, {
         action: 'SYSTEM_SETTINGS_UPDATE',
-        resourceType: 'SystemSettings',
-        resourceId: String(written.version),
         changes: {
           before: Object.fromEntries(changes.map((c) => [c.key, c.before])),
           after: Object.fromEntries(changes.map((c) => [c.key, c.after])),
           version: { before: current.version, after: written.version },
         },
       });
-      return entry;
     });
     if (!outcome) return this.snapshot;
     await this.announce(outcome);
@@ -442,6 +434,37 @@ export class SettingsService {
     return changes;
   }
 
+  /**
+   * Inside the change's transaction, once the new version is written: its history entry and its
+   * audit entry (`historyReason` is the history's reason; `reason` the audit's).
+   */
+  private async recordChange(
+    tx: EntityManager,
+    meta: RequestMeta,
+    written: { version: number; updatedAt: Date },
+    changes: SettingChangeEntry[],
+    audit: { action: string; reason?: string; historyReason?: string; changes: Record<string, unknown> },
+  ): Promise<SettingsChangeRow> {
+    const entry: SettingsChangeRow = {
+      id: randomUUID(),
+      version: written.version,
+      at: written.updatedAt,
+      actorId: meta.actor?.id ?? null,
+      actorEmail: meta.actor?.email ?? null,
+      reason: audit.historyReason ?? null,
+      changes,
+    };
+    await insertChange(tx, entry);
+    await this.deps.audit.record(tx, meta, {
+      action: audit.action,
+      resourceType: 'SystemSettings',
+      resourceId: String(written.version),
+      ...(audit.reason !== undefined ? { reason: audit.reason } : {}),
+      changes: audit.changes,
+    });
+    return entry;
+  }
+
   /** After a commit: apply here, tell the other instances, raise the INFO alert. */
   private async announce(change: SettingsChangeRow): Promise<void> {
     try {
@@ -462,8 +485,8 @@ export class SettingsService {
     }).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not raise the settings-change alert'));
   }
 
-  /** The history of changes, newest first, as a Relay page (`first`/`after` or `last`/`before`). */
-  async history(em: EntityManager, args: PageArgs): Promise<Page<SettingsChangeRow>> {
+  /** The history of changes (made within `args.at` when given), newest first, as a Relay page (`first`/`after` or `last`/`before`). */
+  async history(em: EntityManager, args: PageArgs & { at?: { from: Date | null; to: Date | null } }): Promise<Page<SettingsChangeRow>> {
     const window = pageWindow(args);
     let cursor: { at: string; id: string } | null = null;
     if (window.cursor) {
@@ -475,7 +498,7 @@ export class SettingsService {
       cursor = { at, id: String(id) };
     }
     const walk = keysetSql('desc', window);
-    const { rows, total } = await listChanges(em, { ...walk, limit: window.size ? pageLimit(window.size) : 0 }, cursor);
+    const { rows, total } = await listChanges(em, { ...walk, limit: window.size ? pageLimit(window.size) : 0 }, cursor, args.at);
     return toPage(rows, window, (r) => [r.at.toISOString(), r.id], total);
   }
 
@@ -502,24 +525,12 @@ export class SettingsService {
       const wasOn = effectiveMaintenance(current).enabled;
       await upsertHold(tx, hold, this.holdLeaseMs);
       const written = await bumpVersion(tx, meta.actor?.id ?? null);
-      const entry: SettingsChangeRow = {
-        id: randomUUID(),
-        version: written.version,
-        at: written.updatedAt,
-        actorId: meta.actor?.id ?? null,
-        actorEmail: meta.actor?.email ?? null,
-        reason: `maintenance entered: ${reason}`,
-        changes: [{ key: 'maintenance.enabled', before: wasOn, after: true, beforeSource: 'STORED', afterSource: 'STORED' }],
-      };
-      await insertChange(tx, entry);
-      await this.deps.audit.record(tx, meta, {
+      return this.recordChange(tx, meta, written, [maintenanceFlag(wasOn, true)], {
         action: 'MAINTENANCE_ENTER',
-        resourceType: 'SystemSettings',
-        resourceId: String(written.version),
         reason,
+        historyReason: `maintenance entered: ${reason}`,
         changes: { before: { maintenance: wasOn }, after: { maintenance: true }, holdId: id },
       });
-      return entry;
     });
     const renew = setInterval(() => {
       void upsertHold(this.deps.orm.em.fork(), hold, this.holdLeaseMs).catch((err) =>
@@ -551,24 +562,12 @@ export class SettingsService {
       const after = await readSettings(tx);
       const stillOn = effectiveMaintenance(after).enabled;
       const written = await bumpVersion(tx, meta.actor?.id ?? null);
-      const entry: SettingsChangeRow = {
-        id: randomUUID(),
-        version: written.version,
-        at: written.updatedAt,
-        actorId: meta.actor?.id ?? null,
-        actorEmail: meta.actor?.email ?? null,
-        reason: `maintenance left: ${hold.reason}`,
-        changes: [{ key: 'maintenance.enabled', before: true, after: stillOn, beforeSource: 'STORED', afterSource: 'STORED' }],
-      };
-      await insertChange(tx, entry);
-      await this.deps.audit.record(tx, meta, {
+      return this.recordChange(tx, meta, written, [maintenanceFlag(true, stillOn)], {
         action: 'MAINTENANCE_EXIT',
-        resourceType: 'SystemSettings',
-        resourceId: String(written.version),
         reason: hold.reason,
+        historyReason: `maintenance left: ${hold.reason}`,
         changes: { before: { maintenance: true }, after: { maintenance: stillOn }, holdId: hold.id },
       });
-      return entry;
     });
     if (change) await this.announce(change);
   }

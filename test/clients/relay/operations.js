@@ -1,6 +1,7 @@
 // Relay operations (exported only so the file is a module; relay-compiler reads the tags) compiled by relay-compiler against schema.graphql in test/clients/relay.test.ts:
 // connections on `investigations` (both ways), an investigation's findings paginated through a
-// @refetchable fragment on Investigation (Relay's `node(id:)`), and node lookups.
+// @refetchable fragment on Investigation (Relay's `node(id:)`), node lookups, and a deletion whose
+// answer removes the record (`@deleteRecord`) and its edges (`@deleteEdge`) from the store.
 const { graphql } = require('relay-runtime');
 
 module.exports.investigationList = graphql`
@@ -84,6 +85,17 @@ module.exports.addFindingMutation = graphql`
           totalCount
         }
       }
+    }
+  }
+`;
+
+module.exports.deleteInvestigationMutation = graphql`
+  mutation operationsDeleteInvestigationMutation($id: ID!, $connections: [ID!]!) {
+    deleteInvestigationV2(id: $id) {
+      # One handle per field, so the id twice: its edges go first (@deleteEdge finds an edge by
+      # its node, which @deleteRecord removes), then the record.
+      edgeId: deletedId @deleteEdge(connections: $connections)
+      deletedId @deleteRecord
     }
   }
 `;
