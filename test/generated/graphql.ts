@@ -30,7 +30,12 @@ export type ActionStatus =
 
 /** Narrows `alerts`; all given conditions must hold */
 export type AlertFilter = {
-  /** First seen at or after */
+  /** First seen within this range */
+  firstSeenAt?: DateTimeRange | null | undefined;
+  /**
+   * First seen at or after
+   * @deprecated Use firstSeenAt: { from }
+   */
   from?: string | null | undefined;
   /** Only alerts of this level */
   level?: AlertLevel | null | undefined;
@@ -38,7 +43,10 @@ export type AlertFilter = {
   source?: string | null | undefined;
   /** Only alerts in this status */
   status?: AlertStatus | null | undefined;
-  /** First seen before */
+  /**
+   * First seen before
+   * @deprecated Use firstSeenAt: { to }
+   */
   to?: string | null | undefined;
 };
 
@@ -80,7 +88,12 @@ export type AuditLogFilter = {
   action?: string | null | undefined;
   /** The acting user */
   actorId?: string | number | null | undefined;
-  /** Entries at or after this time */
+  /** Entries written within this range */
+  at?: DateTimeRange | null | undefined;
+  /**
+   * Entries at or after this time
+   * @deprecated Use at: { from }
+   */
   from?: string | null | undefined;
   /** Only entries with this outcome */
   outcome?: AuditOutcome | null | undefined;
@@ -90,7 +103,10 @@ export type AuditLogFilter = {
   resourceType?: string | null | undefined;
   /** Case-insensitive text in the action, resource type or id, actor email or reason (at most 200 characters) */
   text?: string | null | undefined;
-  /** Entries before this time */
+  /**
+   * Entries before this time
+   * @deprecated Use at: { to }
+   */
   to?: string | null | undefined;
 };
 
@@ -171,6 +187,14 @@ export type CreateUserInput = {
   role: Role;
 };
 
+/** A span of time: `from` inclusive, `to` exclusive; an omitted end is open */
+export type DateTimeRange = {
+  /** At or after this instant; no lower bound when omitted */
+  from?: string | null | undefined;
+  /** Before this instant; no upper bound when omitted */
+  to?: string | null | undefined;
+};
+
 /** The file format of an export */
 export type ExportFormat =
   /** Comma-separated values with a header row */
@@ -211,9 +235,17 @@ export type HealthStatus =
 export type InvestigationFilter = {
   /** Assigned to this user */
   assigneeId?: string | number | null | undefined;
-  /** Created at or after */
+  /** Created within this range */
+  createdAt?: DateTimeRange | null | undefined;
+  /**
+   * Created at or after
+   * @deprecated Use createdAt: { from }
+   */
   createdFrom?: string | null | undefined;
-  /** Created before */
+  /**
+   * Created before
+   * @deprecated Use createdAt: { to }
+   */
   createdTo?: string | null | undefined;
   /** Any of these risk levels */
   riskLevel?: Array<RiskLevel> | null | undefined;

@@ -8,7 +8,7 @@ import { BadUserInputError, NotFoundError } from '../../errors';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import { subscriberQueue } from '../subscriber-queue';
 import { listDirection } from '../../schema/list-order';
-import { AlertConnection, AlertFilter, AlertOrder, AlertMatcherInput, RaiseAlertInput } from './alert.types';
+import { AlertConnection, AlertFilter, alertListFilter, AlertOrder, AlertMatcherInput, RaiseAlertInput } from './alert.types';
 
 interface AlertRaisedArgs {
   minLevel?: AlertLevel | null;
@@ -24,7 +24,7 @@ export class AlertResolver {
     @Arg('filter', () => AlertFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AlertFilter | null,
     @Arg('orderBy', () => AlertOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof AlertOrder> | null,
   ): Promise<Page<Alert>> {
-    return ctx.services.alerts.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
+    return ctx.services.alerts.list(ctx.em, { ...page, filter: alertListFilter(filter), direction: listDirection(orderBy) });
   }
 
   @Query(() => Alert, { nullable: true, description: 'Signed in (null with UNAUTHENTICATED otherwise): one alert; null for an unknown id' })

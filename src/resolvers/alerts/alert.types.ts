@@ -3,6 +3,8 @@ import { Alert, AlertLevel, AlertStatus } from '../../entities/alert.entity';
 import { ConnectionType } from '../../schema/connection';
 import { JSONScalar } from '../../schema/scalars';
 import { ListOrderInput } from '../../schema/list-order';
+import { DateTimeRange, rangeOf } from '../../schema/time-range';
+import type { AlertListFilter } from '../../services/alerts/alert.service';
 
 export const AlertConnection = ConnectionType(Alert, 'Alert');
 
@@ -41,11 +43,21 @@ export class AlertFilter {
   @Field(() => String, { nullable: true, description: 'Only alerts of this source' })
   source?: string | null;
 
-  @Field(() => Date, { nullable: true, description: 'First seen at or after' })
+  @Field(() => DateTimeRange, { nullable: true, description: 'First seen within this range' })
+  firstSeenAt?: DateTimeRange | null;
+
+  @Field(() => Date, { nullable: true, description: 'First seen at or after', deprecationReason: 'Use firstSeenAt: { from }' })
   from?: Date | null;
 
-  @Field(() => Date, { nullable: true, description: 'First seen before' })
+  @Field(() => Date, { nullable: true, description: 'First seen before', deprecationReason: 'Use firstSeenAt: { to }' })
   to?: Date | null;
+}
+
+/** What the service lists by: the filter with its range resolved from either spelling. */
+export function alertListFilter(filter: AlertFilter | null | undefined): AlertListFilter | null {
+  if (!filter) return null;
+  const { from, to } = rangeOf(filter, 'firstSeenAt', { from: 'from', to: 'to' });
+  return { level: filter.level, status: filter.status, source: filter.source, from, to };
 }
 
 @InputType({ description: 'Which alerts a silence mutes: every field given must match; labels must all be present' })

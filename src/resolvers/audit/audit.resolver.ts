@@ -5,7 +5,7 @@ import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import type { AuditChainVerification as Verification, AuditExportResult } from '../../services/audit/audit.service';
 import { listDirection } from '../../schema/list-order';
-import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter, AuditLogOrder } from './audit.types';
+import { AuditChainVerification, AuditExport, AuditLogConnection, AuditLogFilter, AuditLogOrder, auditLogQuery } from './audit.types';
 
 @Resolver()
 export class AuditResolver {
@@ -16,7 +16,7 @@ export class AuditResolver {
     @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: AuditLogFilter,
     @Arg('orderBy', () => AuditLogOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof AuditLogOrder> | null,
   ): Promise<Page<AuditLog>> {
-    return ctx.services.audit.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
+    return ctx.services.audit.list(ctx.em, { ...page, filter: auditLogQuery(filter), direction: listDirection(orderBy) });
   }
 
   @Query(() => AuditChainVerification, {
@@ -34,7 +34,7 @@ export class AuditResolver {
     @Ctx() ctx: Context,
     @Arg('filter', () => AuditLogFilter, { nullable: true, description: 'Which entries; all when omitted' }) filter?: AuditLogFilter,
   ): Promise<AuditExportResult> {
-    return ctx.services.audit.exportLogs(requestMeta(ctx), filter);
+    return ctx.services.audit.exportLogs(requestMeta(ctx), auditLogQuery(filter));
   }
 }
 

@@ -4,6 +4,8 @@ import { ConnectionType } from '../../schema/connection';
 import { ListOrderInput } from '../../schema/list-order';
 import { Node } from '../../schema/node';
 import { BigIntScalar } from '../../schema/scalars';
+import { DateTimeRange, rangeOf } from '../../schema/time-range';
+import type { AuditLogQuery } from '../../services/audit/audit.service';
 
 /** A page of audit entries, newest first. */
 export const AuditLogConnection = ConnectionType(AuditLog, 'AuditLog');
@@ -28,10 +30,13 @@ export class AuditLogFilter {
   @Field(() => AuditOutcome, { nullable: true, description: 'Only entries with this outcome' })
   outcome?: AuditOutcome | null;
 
-  @Field(() => Date, { nullable: true, description: 'Entries at or after this time' })
+  @Field(() => DateTimeRange, { nullable: true, description: 'Entries written within this range' })
+  at?: DateTimeRange | null;
+
+  @Field(() => Date, { nullable: true, description: 'Entries at or after this time', deprecationReason: 'Use at: { from }' })
   from?: Date | null;
 
-  @Field(() => Date, { nullable: true, description: 'Entries before this time' })
+  @Field(() => Date, { nullable: true, description: 'Entries before this time', deprecationReason: 'Use at: { to }' })
   to?: Date | null;
 
   @Field(() => String, {
@@ -39,6 +44,18 @@ export class AuditLogFilter {
     description: 'Case-insensitive text in the action, resource type or id, actor email or reason (at most 200 characters)',
   })
   text?: string | null;
+}
+
+/**
+ * What the service reads entries by: the filter with its range resolved from either spelling, and
+ * only the conditions given (an export's audit entry records it as asked).
+ */
+export function auditLogQuery(filter: AuditLogFilter | null | undefined): AuditLogQuery | null {
+  if (!filter) return null;
+  const { from, to } = rangeOf(filter, 'at', { from: 'from', to: 'to' });
+  const { actorId, action, resourceType, resourceId, outcome, text } = filter;
+  const query: AuditLogQuery = { actorId, action, resourceType, resourceId, outcome, text, from, to };
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== null && value !== undefined)) as AuditLogQuery;
 }
 
 @ObjectType({ simpleResolvers: true, implements: Node, description: 'The outcome of walking the audit chain' })

@@ -8,7 +8,7 @@ import { rowId, typedId } from '../../schema/node';
 import type { BackupProgressEvent, RestoreOutcome } from '../../services/backups/backup.service';
 import { subscriberQueue } from '../subscriber-queue';
 import { listDirection } from '../../schema/list-order';
-import { BackupConnection, BackupFilter, BackupOrder, BackupProgress, DeleteBackupPayload, RestoreResult } from './backup.types';
+import { BackupConnection, BackupFilter, backupListFilter, BackupOrder, BackupProgress, DeleteBackupPayload, RestoreResult } from './backup.types';
 
 @Resolver(() => Backup)
 export class BackupResolver {
@@ -19,7 +19,7 @@ export class BackupResolver {
     @Arg('filter', () => BackupFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: BackupFilter | null,
     @Arg('orderBy', () => BackupOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof BackupOrder> | null,
   ): Promise<Page<Backup>> {
-    return ctx.services.backups.list(ctx.em, { ...page, filter, direction: listDirection(orderBy) });
+    return ctx.services.backups.list(ctx.em, { ...page, filter: backupListFilter(filter), direction: listDirection(orderBy) });
   }
 
   @Query(() => Backup, { nullable: true, description: 'ADMIN_ACCESS (null with FORBIDDEN otherwise): one backup with its manifest and verifications; null for an unknown id' })

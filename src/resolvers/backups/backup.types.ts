@@ -6,6 +6,8 @@ import { BytesScalar } from '../../schema/scalars';
 import type { BackupPhase } from '../../services/backups/backup-events';
 import { ConnectionType } from '../../schema/connection';
 import { Node } from '../../schema/node';
+import { DateTimeRange, rangeOf } from '../../schema/time-range';
+import type { BackupListArgs } from '../../services/backups/backup-catalog';
 
 export const BackupConnection = ConnectionType(Backup, 'Backup');
 
@@ -19,6 +21,14 @@ export class BackupFilter {
 
   @Field(() => BackupTrigger, { nullable: true, description: 'Only backups made for this reason' })
   trigger?: BackupTrigger | null;
+
+  @Field(() => DateTimeRange, { nullable: true, description: 'Started within this range' })
+  startedAt?: DateTimeRange | null;
+}
+
+/** What the catalog lists by. */
+export function backupListFilter(filter: BackupFilter | null | undefined): BackupListArgs['filter'] {
+  return filter ? { status: filter.status, trigger: filter.trigger, startedAt: rangeOf(filter, 'startedAt') } : null;
 }
 
 @ObjectType({ simpleResolvers: true, implements: Node, description: 'A step of a running backup, pushed by `backupProgress`' })

@@ -18,6 +18,7 @@ import {
   RiskLevel,
 } from '../../schema/investigation.enums';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
+import { DateTimeRange, rangeOf } from '../../schema/time-range';
 import {
   MAX_EVIDENCE_BYTES,
   type ActionData,
@@ -179,7 +180,7 @@ export class ActionInput implements ActionData {
 }
 
 @InputType({ description: 'Narrows `investigations`; all given conditions must hold' })
-export class InvestigationFilter implements InvestigationListFilter {
+export class InvestigationFilter {
   @Field(() => [InvestigationStatus], { nullable: true, description: 'Any of these statuses' })
   @IsOptional()
   @ArrayMaxSize(4)
@@ -200,11 +201,15 @@ export class InvestigationFilter implements InvestigationListFilter {
   @Length(1, 50)
   tag?: string | null;
 
-  @Field(() => Date, { nullable: true, description: 'Created at or after' })
+  @Field(() => DateTimeRange, { nullable: true, description: 'Created within this range' })
+  @IsOptional()
+  createdAt?: DateTimeRange | null;
+
+  @Field(() => Date, { nullable: true, description: 'Created at or after', deprecationReason: 'Use createdAt: { from }' })
   @IsOptional()
   createdFrom?: Date | null;
 
-  @Field(() => Date, { nullable: true, description: 'Created before' })
+  @Field(() => Date, { nullable: true, description: 'Created before', deprecationReason: 'Use createdAt: { to }' })
   @IsOptional()
   createdTo?: Date | null;
 
@@ -224,4 +229,19 @@ export class InvestigationOrder implements InvestigationListOrder {
 
   @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC, description: 'Ascending or descending (DESC when omitted)' })
   direction!: OrderDirection;
+}
+
+/** What the service lists by: the filter with its range resolved from either spelling. */
+export function investigationListFilter(filter: InvestigationFilter | null | undefined): InvestigationListFilter | null {
+  if (!filter) return null;
+  const created = rangeOf(filter, 'createdAt', { from: 'createdFrom', to: 'createdTo' });
+  return {
+    status: filter.status,
+    riskLevel: filter.riskLevel,
+    assigneeId: filter.assigneeId,
+    tag: filter.tag,
+    search: filter.search,
+    createdFrom: created.from,
+    createdTo: created.to,
+  };
 }

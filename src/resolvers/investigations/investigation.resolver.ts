@@ -20,6 +20,7 @@ import {
   CreateInvestigationInput,
   FindingInput,
   InvestigationFilter,
+  investigationListFilter,
   InvestigationOrder,
   UpdateInvestigationInput,
 } from './investigation.inputs';
@@ -91,7 +92,7 @@ export class InvestigationResolver {
     @Arg('orderBy', () => InvestigationOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InvestigationOrder,
   ): Promise<Page<Investigation>> {
     const include = listIncludes(info);
-    const result = await ctx.services.investigations.list(ctx.em, { ...page, filter, orderBy }, include);
+    const result = await ctx.services.investigations.list(ctx.em, { ...page, filter: investigationListFilter(filter), orderBy }, include);
     // What was read along with the page is handed to the loaders the nested fields use, so they
     // answer from it instead of asking the database again.
     const { loaders } = ctx;

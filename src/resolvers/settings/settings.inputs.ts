@@ -1,6 +1,7 @@
 import { Field, InputType, Int } from 'type-graphql';
 import { AlertLevel } from '../../entities/alert.entity';
 import { Role } from '../../permissions/roles';
+import { DateTimeRange } from '../../schema/time-range';
 
 // Every input field is optional: absent leaves the setting as it is; null drops the stored value so
 // the boot value (environment, else default) applies again.
@@ -165,4 +166,10 @@ export class SystemSettingsInput {
 
   @Field(() => MaintenanceInput, { nullable: true, description: 'The maintenance switch' })
   maintenance?: MaintenanceInput | null;
+}
+
+@InputType({ description: 'Narrows `systemSettingsHistory`; all given conditions must hold' })
+export class SystemSettingsChangeFilter {
+  @Field(() => DateTimeRange, { nullable: true, description: 'Changes made within this range' })
+  at?: DateTimeRange | null;
 }

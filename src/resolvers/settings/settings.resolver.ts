@@ -3,9 +3,10 @@ import { requestMeta, type Context } from '../../context';
 import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import { typedId } from '../../schema/node';
+import { rangeOf } from '../../schema/time-range';
 import type { SettingsSnapshot } from '../../services/settings/settings.service';
 import type { SettingsChangeRow } from '../../services/settings/settings.store';
-import { SystemSettingsInput } from './settings.inputs';
+import { SystemSettingsChangeFilter, SystemSettingsInput } from './settings.inputs';
 import { SystemSettings, SystemSettingsChange, SystemSettingsChangeConnection } from './settings.types';
 import { patchFromInput, settingsView } from './settings.view';
 
@@ -20,8 +21,13 @@ export class SettingsResolver {
   }
 
   @Query(() => SystemSettingsChangeConnection, { nullable: true, description: 'ADMIN_ACCESS: every change of the settings, newest first' })
-  systemSettingsHistory(@Ctx() ctx: Context, @Args(() => ConnectionArgs) page: ConnectionArgs): Promise<Page<SettingsChangeRow>> {
-    return ctx.services.settings.history(ctx.em, page);
+  systemSettingsHistory(
+    @Ctx() ctx: Context,
+    @Args(() => ConnectionArgs) page: ConnectionArgs,
+    @Arg('filter', () => SystemSettingsChangeFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' })
+    filter?: SystemSettingsChangeFilter | null,
+  ): Promise<Page<SettingsChangeRow>> {
+    return ctx.services.settings.history(ctx.em, { ...page, at: rangeOf(filter, 'at') });
   }
 
   @Mutation(() => SystemSettings, {

@@ -3,7 +3,7 @@ import { requestMeta, type Context } from '../../context';
 import { User } from '../../entities/user.entity';
 import { ConnectionArgs, type Page } from '../../schema/connection';
 import { listDirection } from '../../schema/list-order';
-import { CreateUserInput, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
+import { CreateUserInput, UpdateUserInput, UserConnection, UserFilter, userListFilter, UserOrder } from './user.types';
 
 @Resolver(() => User)
 export class UserResolver {
@@ -14,7 +14,7 @@ export class UserResolver {
     @Arg('filter', () => UserFilter, { nullable: true, description: 'Narrows the list; all given conditions must hold' }) filter?: UserFilter | null,
     @Arg('orderBy', () => UserOrder, { nullable: true, description: 'The order; newest first when omitted' }) orderBy?: InstanceType<typeof UserOrder> | null,
   ): Promise<Page<User>> {
-    return ctx.services.users.list({ ...page, filter, direction: listDirection(orderBy) });
+    return ctx.services.users.list({ ...page, filter: userListFilter(filter), direction: listDirection(orderBy) });
   }
 
   @Mutation(() => User, { description: 'ADMIN_ACCESS: creates an account with a role no higher than your own' })

@@ -5,6 +5,7 @@ import { Role } from '../../permissions/roles';
 import { ConnectionType } from '../../schema/connection';
 import { ListOrderInput } from '../../schema/list-order';
 import { Sensitive, Sensitivity } from '../../schema/sensitive';
+import { DateTimeRange, rangeOf, type TimeBounds } from '../../schema/time-range';
 
 /** A page of users. */
 export const UserConnection = ConnectionType(User, 'User');
@@ -19,6 +20,14 @@ export class UserFilter {
 
   @Field(() => Boolean, { nullable: true, description: 'Only disabled (true) or only active (false) accounts' })
   disabled?: boolean | null;
+
+  @Field(() => DateTimeRange, { nullable: true, description: 'Created within this range' })
+  createdAt?: DateTimeRange | null;
+}
+
+/** What the service lists accounts by. */
+export function userListFilter(filter: UserFilter | null | undefined): { role?: Role | null; disabled?: boolean | null; createdAt: TimeBounds } | null {
+  return filter ? { role: filter.role, disabled: filter.disabled, createdAt: rangeOf(filter, 'createdAt') } : null;
 }
 
 @InputType({ description: 'A new account; its role may not be above your own' })

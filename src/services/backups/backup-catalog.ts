@@ -10,13 +10,14 @@ import { isUuid } from '../../infra/ids';
 import { BackupStatus, type BackupTrigger } from '../../schema/backup.enums';
 import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import type { ListDirection } from '../../schema/list-order';
+import { boundsCondition, type TimeBounds } from '../../schema/time-range';
 import type { BackupContext } from './backup-context';
 import { BACKUP_LOCKS, openDedicatedConnection, tryLock } from './backup-connection';
 import { backupFiles, readManifest } from './backup-manifest';
 
 /** What `backups` may ask for: a page, a filter, and the direction of the start time. */
 export interface BackupListArgs extends PageArgs {
-  filter?: { status?: BackupStatus | null; trigger?: BackupTrigger | null } | null;
+  filter?: { status?: BackupStatus | null; trigger?: BackupTrigger | null; startedAt?: TimeBounds | null } | null;
   direction?: ListDirection;
 }
 
@@ -41,6 +42,8 @@ export class BackupCatalog {
     const filter: Record<string, unknown> = {};
     if (args.filter?.status) filter.status = args.filter.status;
     if (args.filter?.trigger) filter.trigger = args.filter.trigger;
+    const started = boundsCondition(args.filter?.startedAt);
+    if (started) filter.startedAt = started;
     let where: Record<string, unknown> = filter;
     if (window.cursor) {
       const argument = cursorArgument(window);

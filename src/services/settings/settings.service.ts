@@ -485,8 +485,8 @@ export class SettingsService {
     }).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not raise the settings-change alert'));
   }
 
-  /** The history of changes, newest first, as a Relay page (`first`/`after` or `last`/`before`). */
-  async history(em: EntityManager, args: PageArgs): Promise<Page<SettingsChangeRow>> {
+  /** The history of changes (made within `args.at` when given), newest first, as a Relay page (`first`/`after` or `last`/`before`). */
+  async history(em: EntityManager, args: PageArgs & { at?: { from: Date | null; to: Date | null } }): Promise<Page<SettingsChangeRow>> {
     const window = pageWindow(args);
     let cursor: { at: string; id: string } | null = null;
     if (window.cursor) {
@@ -498,7 +498,7 @@ export class SettingsService {
       cursor = { at, id: String(id) };
     }
     const walk = keysetSql('desc', window);
-    const { rows, total } = await listChanges(em, { ...walk, limit: window.size ? pageLimit(window.size) : 0 }, cursor);
+    const { rows, total } = await listChanges(em, { ...walk, limit: window.size ? pageLimit(window.size) : 0 }, cursor, args.at);
     return toPage(rows, window, (r) => [r.at.toISOString(), r.id], total);
   }
 

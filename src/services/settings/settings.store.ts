@@ -169,23 +169,36 @@ interface ChangeRow {
 }
 
 /**
- * History rows past the cursor `(at, id)` in keyset order: `order` and `op` come from `keysetSql`
- * (newest first forward, oldest first when walking backward); `limit` rows at most. Also the total.
+ * History rows made within `at` (from inclusive, to exclusive) past the cursor `(at, id)` in keyset
+ * order: `order` and `op` come from `keysetSql` (newest first forward, oldest first when walking
+ * backward); `limit` rows at most. Also the total within `at`.
  */
 export async function listChanges(
   em: EntityManager,
   walk: { order: 'asc' | 'desc'; op: '<' | '>'; limit: number },
   cursor: { at: string; id: string } | null,
+  at: { from: Date | null; to: Date | null } = { from: null, to: null },
 ): Promise<{ rows: SettingsChangeRow[]; total: number }> {
-  const where = cursor ? `where (at, id) ${walk.op} (?::timestamptz, ?::uuid)` : '';
+  const filter: string[] = [];
+  const filterValues: unknown[] = [];
+  if (at.from) {
+    filter.push('at >= ?::timestamptz');
+    filterValues.push(at.from.toISOString());
+  }
+  if (at.to) {
+    filter.push('at < ?::timestamptz');
+    filterValues.push(at.to.toISOString());
+  }
+  const conditions = cursor ? [...filter, `(at, id) ${walk.op} (?::timestamptz, ?::uuid)`] : filter;
+  const whereOf = (parts: string[]) => (parts.length ? `where ${parts.join(' and ')}` : '');
   const rows = walk.limit
     ? await em.execute<ChangeRow[]>(
-        `select id, version, at, actor_id, actor_email, reason, changes from system_settings_change ${where}
+        `select id, version, at, actor_id, actor_email, reason, changes from system_settings_change ${whereOf(conditions)}
           order by at ${walk.order}, id ${walk.order} limit ${Number(walk.limit)}`,
-        cursor ? [cursor.at, cursor.id] : [],
+        cursor ? [...filterValues, cursor.at, cursor.id] : filterValues,
       )
     : [];
-  const [count] = await em.execute<{ n: number }[]>('select count(*)::int as n from system_settings_change');
+  const [count] = await em.execute<{ n: number }[]>(`select count(*)::int as n from system_settings_change ${whereOf(filter)}`, filterValues);
   return { rows: rows.map(toChange), total: count?.n ?? 0 };
 }
 

@@ -11,6 +11,7 @@ import { Role } from '../../permissions/roles';
 import { assertMayAssignRole, assertMayUpdateUser, type UserActor } from '../../permissions/user-policy';
 import { cursorArgument, decodeCursor, keysetSql, pageWindow, toPage, type Page, type PageArgs } from '../../schema/connection';
 import type { ListDirection } from '../../schema/list-order';
+import { boundsCondition, type TimeBounds } from '../../schema/time-range';
 import type { AuditService } from '../audit/audit.service';
 import { findUserByEmail, normalizeEmail, type AuthService } from '../auth/auth.service';
 import { assertPasswordPolicy, hashPassword } from '../auth/passwords';
@@ -61,13 +62,15 @@ export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
   /** Accounts by creation time (newest first unless `direction` says otherwise), forward or backward (see {@link pageWindow}). */
-  async list(args: PageArgs & { filter?: { role?: Role | null; disabled?: boolean | null } | null; direction?: ListDirection }): Promise<Page<User>> {
+  async list(args: PageArgs & { filter?: { role?: Role | null; disabled?: boolean | null; createdAt?: TimeBounds | null } | null; direction?: ListDirection }): Promise<Page<User>> {
     const window = pageWindow(args);
     const { order, op } = keysetSql(args.direction ?? 'desc', window);
     const em = this.deps.orm.em.fork();
     const filter: Record<string, unknown> = {};
     if (args.filter?.role) filter.role = args.filter.role;
     if (typeof args.filter?.disabled === 'boolean') filter.disabled = args.filter.disabled;
+    const created = boundsCondition(args.filter?.createdAt);
+    if (created) filter.createdAt = created;
     const where: Record<string, unknown> = { ...filter };
     if (window.cursor) {
       const argument = cursorArgument(window);
