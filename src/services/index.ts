@@ -122,7 +122,7 @@ export function createServices(deps: ServiceDeps): Services {
   const settings: SettingsService = new SettingsService({ config, orm, pubsub: deps.pubsub, logger: logger.child({ component: 'settings' }), audit, instanceId });
   health.addCheck(maintenanceCheck(settings));
   const investigations = new InvestigationService({ audit, pubsub: deps.pubsub, logger: logger.child({ component: 'investigations' }) });
-  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm);
+  const connections = new ConnectionRegistry(deps.pubsub, logger.child({ component: 'connections' }), orm, redis ? { redis, prefix: config.redisPrefix } : undefined);
   const auth = new AuthService({
     config,
     orm,

@@ -122,4 +122,21 @@ describe('Redis outages between two instances', () => {
       await client.dispose();
     }
   }, 180_000);
+
+  it('answers signed-in requests, sign-out included, while Redis hangs without closing its connections', async () => {
+    const token = await tokenFor(a, Role.ANALYST);
+    expect((await graphql(a.url, '{ me { id } }', {}, { token })).errors).toBeUndefined();
+    redis.freeze();
+    try {
+      // Every answer below would wait for ever on a Redis read without a bound.
+      const me = await graphql<{ me: { id: string } }>(a.url, '{ me { id } }', {}, { token });
+      expect(me.data?.me.id).toEqual(expect.any(String));
+      const out = await graphql<{ logout: boolean }>(a.url, 'mutation { logout }', {}, { token });
+      expect(out.data?.logout).toBe(true);
+      const after = await graphql(a.url, '{ me { id } }', {}, { token });
+      expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      redis.thaw();
+    }
+  }, 60_000);
 });

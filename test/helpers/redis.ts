@@ -10,6 +10,10 @@ export interface TestRedis {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as a hung Redis does. */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
@@ -65,5 +69,5 @@ export async function startRedis(): Promise<TestRedis> {
     });
   };
   await start();
-  return { url, port, start, stop };
+  return { url, port, start, stop, freeze: () => void child?.kill('SIGSTOP'), thaw: () => void child?.kill('SIGCONT') };
 }

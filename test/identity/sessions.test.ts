@@ -12,7 +12,7 @@ import {
   RevokeSessionV2Document,
   UpdateUserDocument,
 } from '../generated/graphql';
-import { createUser, signIn } from '../helpers/auth';
+import { createUser, signIn, tokenFor } from '../helpers/auth';
 import { graphql, subscribe, wsClient } from '../helpers/clients';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -244,11 +244,25 @@ describe('revocation across gateway instances sharing Postgres and Redis', () =>
   });
 
   it('a logout on one instance refuses the token on the other at once, over HTTP', async () => {
-    const user = await createUser(a, Role.VIEWER);
+    // B has the session cached each time; the refusal must not wait for the pub/sub notice.
+    for (let round = 0; round < 10; round++) {
+      const user = await createUser(a, Role.VIEWER);
+      const { accessToken } = await signIn(a, user.email, user.password);
+      expect(await meCode(b, accessToken)).toBeUndefined();
+      expect((await graphql(a.url, LogoutDocument, {}, { token: accessToken })).data?.logout).toBe(true);
+      expect(await meCode(b, accessToken)).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('a role change on one instance gives the other instance the new rights at once, over HTTP', async () => {
+    const adminToken = await tokenFor(a, Role.ADMIN);
+    const user = await createUser(a, Role.ANALYST);
     const { accessToken } = await signIn(a, user.email, user.password);
-    expect(await meCode(b, accessToken)).toBeUndefined();
-    expect((await graphql(a.url, LogoutDocument, {}, { token: accessToken })).data?.logout).toBe(true);
-    expect(await meCode(b, accessToken)).toBe('UNAUTHENTICATED');
+    const permissions = async () => (await graphql<{ myPermissions: string[] }>(b.url, '{ myPermissions }', {}, { token: accessToken })).data?.myPermissions;
+    expect(await permissions()).toContain('CREATE_INVESTIGATIONS');
+    const changed = await graphql(a.url, UpdateUserDocument, { id: user.id, input: { role: 'VIEWER' } }, { token: adminToken });
+    expect(changed.errors).toBeUndefined();
+    expect(await permissions()).not.toContain('CREATE_INVESTIGATIONS');
   });
 
   it('closes open subscriptions of a revoked session on the other instance with 4401 (sign in again)', async () => {

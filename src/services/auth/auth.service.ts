@@ -108,8 +108,10 @@ const NO_PERMISSIONS: ReadonlySet<Permission> = new Set();
 /**
  * How long a valid session's state is reused without reading it again. Every revocation (logout,
  * revoke, session cap, refresh-token reuse, user disabled, role changed, password reset) is a
- * session event that evicts it at once on every instance, so this bound only matters if that
- * notice is lost (and for idle/expiry, which are re-checked against the clock on every request).
+ * session event: it raises the cluster's session epoch in Redis before the change is answered, and
+ * a cached state older than the epoch is not used, so no instance accepts a revoked session after
+ * the revocation was acknowledged. This bound only matters while Redis is away (and for
+ * idle/expiry, which are re-checked against the clock on every request).
  */
 const SESSION_CACHE_MS = 2000;
 const SESSION_CACHE_MAX = 10_000;
@@ -134,7 +136,7 @@ export class AuthService {
   private readonly totp = authenticator.clone({ window: 1, step: TOTP_STEP_SECONDS });
 
   /** Recently checked valid sessions by id (see SESSION_CACHE_MS). */
-  private readonly sessionCache = new Map<string, { state: SessionStateRow; until: number }>();
+  private readonly sessionCache = new Map<string, { state: SessionStateRow; until: number; epoch: string | null }>();
 
   constructor(private readonly deps: AuthServiceDeps) {
     deps.connections.onSessionEvent((event) => {
@@ -177,8 +179,12 @@ export class AuthService {
     const tolerance = options.websocket ? this.settings().sessionMaxLifetimeSeconds : 0;
     const claims = await this.tokens.verify(token, tolerance);
     const now = Date.now();
+    // Read before the session: an event raised after this read makes the state cached below stale.
+    const epoch = await this.deps.connections.epoch();
     const cached = this.sessionCache.get(claims.sessionId);
-    const fresh = cached !== undefined && cached.until > now;
+    // A session event anywhere in the cluster (logout, revocation, role change) since the state was
+    // cached sends this request to the database, even before the event itself arrives here.
+    const fresh = cached !== undefined && cached.until > now && (epoch === null || cached.epoch === epoch);
     let state: SessionStateRow | undefined;
     let stale = false;
     if (fresh) state = cached.state;
@@ -206,7 +212,7 @@ export class AuthService {
       // Read from the database just now: mark the session seen and remember it for a moment.
       await this.touch(claims.sessionId);
       if (this.sessionCache.size >= SESSION_CACHE_MAX) this.sessionCache.clear();
-      this.sessionCache.set(claims.sessionId, { state, until: now + SESSION_CACHE_MS });
+      this.sessionCache.set(claims.sessionId, { state, until: now + SESSION_CACHE_MS, epoch });
     }
     // The roles that require a second factor are read live, so a settings change applies at once.
     const mfaEnrollmentRequired = this.mfaEnrollmentRequired(state.role, state.mfa_enabled);
@@ -461,7 +467,7 @@ export class AuthService {
       return created;
     });
     if (evicted.length) {
-      this.deps.connections.publish({ sessionIds: evicted, reason: 'session-cap' });
+      await this.deps.connections.publish({ sessionIds: evicted, reason: 'session-cap' });
       await this.audit.recordSecurityEvent(actorMeta(meta, user, session.id), {
         action: 'SESSION_REVOKED',
         resourceType: 'Session',
@@ -548,7 +554,7 @@ export class AuthService {
       throw invalid();
     }
     if (outcome.kind === 'ended') {
-      this.deps.connections.publish({ sessionIds: [outcome.session.id], reason: 'expired' });
+      await this.deps.connections.publish({ sessionIds: [outcome.session.id], reason: 'expired' });
       throw new UnauthenticatedError('The session has ended');
     }
     if (outcome.kind === 'replayed') {
@@ -616,7 +622,7 @@ export class AuthService {
         changes: { userId: session.userId, alreadyEnded: !wasActive },
       });
     });
-    this.deps.connections.publish({ sessionIds: [sessionId], reason });
+    await this.deps.connections.publish({ sessionIds: [sessionId], reason });
   }
 
   /** Revokes sessions outside a request (reuse detection, expiry) and closes their websockets. */
@@ -625,7 +631,7 @@ export class AuthService {
     await this.deps.orm.em
       .fork()
       .nativeUpdate(Session, { id: { $in: sessionIds }, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
-    this.deps.connections.publish({ sessionIds, reason });
+    await this.deps.connections.publish({ sessionIds, reason });
   }
 
   /**
@@ -641,8 +647,8 @@ export class AuthService {
    * websocket connections are closed, and subscriptions are checked again when the client
    * reconnects. HTTP requests read the role from the database on each request already.
    */
-  announceUserChange(userId: string, reason: string): void {
-    this.deps.connections.publish({ userIds: [userId], reason });
+  announceUserChange(userId: string, reason: string): Promise<void> {
+    return this.deps.connections.publish({ userIds: [userId], reason });
   }
 
   /** Lifts the password lockout of an address inside the caller's transaction (a password reset). */
@@ -706,7 +712,7 @@ export class AuthService {
     });
     // A session held back until this enrolment gets its role's rights: cached state is dropped on
     // every instance, and its websockets reconnect (4403) to be checked again.
-    if (this.mfaEnrollmentRequired(user.role, false)) this.announceUserChange(userId, RIGHTS_CHANGED_REASON);
+    if (this.mfaEnrollmentRequired(user.role, false)) await this.announceUserChange(userId, RIGHTS_CHANGED_REASON);
     return { recoveryCodes: codes, generatedAt: new Date() };
   }
 
@@ -784,7 +790,7 @@ export class AuthService {
       await this.audit.record(tx, meta, entry);
       return found;
     });
-    this.announceUserChange(userId, 'mfa-reset');
+    await this.announceUserChange(userId, 'mfa-reset');
     this.audit.announceSecurityEvent(meta, entry);
     return user;
   }

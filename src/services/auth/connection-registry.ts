@@ -1,8 +1,22 @@
 import type { MikroORM } from '../../infra/db';
+import type { Redis } from '../../infra/redis';
 import type { Logger } from '../../infra/logger';
 import type { VigilPubSub } from '../../infra/pubsub';
 
 import { VigilCloseCode } from '../../infra/websocket';
+
+/** How long a request waits for the session epoch before it goes without (Redis slow). */
+const EPOCH_TIMEOUT_MS = 250;
+
+/** `work`'s value, or null when it takes longer than {@link EPOCH_TIMEOUT_MS}. */
+async function bounded<T>(work: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), EPOCH_TIMEOUT_MS)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Why connections are closed when a user's rights changed (the session itself lives on). */
 export const RIGHTS_CHANGED_REASON = 'role-changed';
@@ -52,7 +66,24 @@ export class ConnectionRegistry {
     private readonly pubsub: VigilPubSub,
     private readonly logger: Logger,
     private readonly orm?: MikroORM,
+    /** Shared by the instances: the session epoch (see {@link epoch}) lives there. */
+    private readonly shared?: { redis: Redis; prefix: string },
   ) {}
+
+  /**
+   * The cluster's session epoch: a counter in Redis that every session event raises before it is
+   * published, so an instance that cached a session's state can tell, with one read, that it may
+   * be stale — even before the event itself arrives. Null without Redis, or while it is away.
+   */
+  async epoch(): Promise<string | null> {
+    // A Redis that is down or slow must not hold up every signed-in request: no answer is no epoch.
+    if (!this.shared || this.shared.redis.status !== 'ready') return null;
+    return bounded(this.shared.redis.get(this.epochKey()).then((value) => value ?? '0')).catch(() => null);
+  }
+
+  private epochKey(): string {
+    return `${this.shared!.prefix}auth:session-epoch`;
+  }
 
   /** Registers a connection; returns the function that unregisters it. */
   add(connection: Connection): () => void {
@@ -77,9 +108,16 @@ export class ConnectionRegistry {
     for (const listener of this.listeners) listener(event);
   }
 
-  /** Tells every instance (this one included) to close the matching connections. */
-  publish(event: SessionEvent): void {
+  /**
+   * Tells every instance (this one included) to close the matching connections and drop cached
+   * session state. Resolves once the session epoch is raised: from then on, no instance answers
+   * from a cached state older than the event (while Redis answers).
+   */
+  async publish(event: SessionEvent): Promise<void> {
     this.notify(event);
+    if (this.shared?.redis.status === 'ready') {
+      await bounded(this.shared.redis.incr(this.epochKey())).catch((err: unknown) => this.logger.warn({ err }, 'could not raise the session epoch; other instances learn of the event by pub/sub'));
+    }
     (this.pubsub.publish as unknown as (topic: string, payload: SessionEvent) => void).call(this.pubsub, SESSION_EVENTS_TOPIC, event);
   }
 

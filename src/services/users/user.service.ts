@@ -160,7 +160,7 @@ export class UserService {
       });
       return target;
     });
-    if (rightsChanged || revoked) this.deps.auth.announceUserChange(user.id, disabled ? 'user-disabled' : 'role-changed');
+    if (rightsChanged || revoked) await this.deps.auth.announceUserChange(user.id, disabled ? 'user-disabled' : 'role-changed');
     return user;
   }
 
@@ -241,7 +241,7 @@ export class UserService {
       });
       return found;
     });
-    this.deps.auth.announceUserChange(user.id, 'password-reset');
+    await this.deps.auth.announceUserChange(user.id, 'password-reset');
     return { user, password: secret };
   }
 
