@@ -123,6 +123,7 @@ const envObject = z.object({
     VIGIL_WS_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).optional(),
     VIGIL_WS_MAX_CONNECTIONS_PER_USER: int(1, 1_000_000).optional(),
     VIGIL_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 1_000_000).optional(),
+    VIGIL_WS_SLOT_LEASE_SECONDS: int(1, 3600).default(30),
     VIGIL_COST_BUDGET: int(1, 1_000_000_000).optional(),
     VIGIL_COST_BUDGET_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
     VIGIL_TRUSTED_DOCUMENTS: z.enum(['off', 'allow-listed']).default('off'),
@@ -359,7 +360,7 @@ export interface ProtectionConfig {
   };
   /** Operation cost a user (or an anonymous IP) may spend per window. */
   costBudget: { points: number; windowSeconds: number };
-  /** Websocket budgets of one instance (README, "Protection"). */
+  /** Websocket budgets (README, "Protection"): connection caps for the cluster when Redis is shared, else per instance. */
   websocket: {
     /** Open connections per client IP (close code 4029 beyond). */
     maxConnectionsPerIp: number;
@@ -367,6 +368,8 @@ export interface ProtectionConfig {
     maxConnectionsPerUser: number;
     /** Live operations (subscriptions, and queries in flight) per connection (RATE_LIMITED beyond). */
     maxSubscriptionsPerConnection: number;
+    /** How long the connection slots of an instance that died still count (they are renewed while it lives). */
+    slotLeaseMs: number;
   };
   trustedDocuments: { mode: 'off' | 'allow-listed'; manifestPath: string };
   apq: { enabled: boolean; ttlSeconds: number };
@@ -501,6 +504,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxConnectionsPerIp: e.VIGIL_WS_MAX_CONNECTIONS_PER_IP ?? (e.NODE_ENV === 'test' ? 10_000 : 25),
         maxConnectionsPerUser: e.VIGIL_WS_MAX_CONNECTIONS_PER_USER ?? (e.NODE_ENV === 'test' ? 10_000 : 10),
         maxSubscriptionsPerConnection: e.VIGIL_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION ?? (e.NODE_ENV === 'test' ? 10_000 : 50),
+        slotLeaseMs: e.VIGIL_WS_SLOT_LEASE_SECONDS * 1000,
       },
       costBudget: {
         points: e.VIGIL_COST_BUDGET ?? (e.NODE_ENV === 'test' ? 100_000_000 : 500_000),

@@ -256,7 +256,9 @@ export async function createServer(config: Config, options: CreateServerOptions 
         isProd: true,
         onConnect: async (ctx) => {
           try {
-            if (await auth.onConnect(ctx)) return wsEdge.onConnected(ctx);
+            // Past its IP's connection cap: already closed with 4029, no token checked.
+            if (!(await wsEdge.admitted(ctx))) return false;
+            if (await auth.onConnect(ctx)) return await wsEdge.onConnected(ctx);
             await wsEdge.onRefused(ctx);
             return false;
           } catch (error) {

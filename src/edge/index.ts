@@ -15,6 +15,7 @@ import { createGate, type Gate, type MaintenanceCheck } from './gate';
 import { createRateLimiters, type RateLimiters } from './limiters';
 import { settingsFromConfig, type EdgeSettingsSource } from './settings';
 import { WebsocketBudget } from './ws-budget';
+import { SharedConnectionCount } from './ws-shared-count';
 
 export interface EdgeDeps {
   config: Config;
@@ -65,7 +66,8 @@ export function createEdge(deps: EdgeDeps): Edge {
   const manifest = p.trustedDocuments.mode === 'allow-listed' ? loadManifest(p.trustedDocuments.manifestPath) : undefined;
   if (manifest) logger.info({ operations: Object.keys(manifest).length }, 'trusted documents: only registered operations are accepted');
   const gate = createGate({ schema, settings, limiters, record, manifest, maintenance: deps.maintenance });
-  const budget = new WebsocketBudget(settings, record);
+  const shared = redis ? new SharedConnectionCount({ redis, prefix: config.redisPrefix, breaker: redisBreaker, logger, leaseMs: p.websocket.slotLeaseMs }) : undefined;
+  const budget = new WebsocketBudget(settings, record, shared, logger);
   const unfollow = deps.services.health.onComponentChange((event) => {
     if (event.component === 'memory') budget.setMemoryDown(event.status === HealthStatus.DOWN);
   });
@@ -87,6 +89,7 @@ export function createEdge(deps: EdgeDeps): Edge {
     },
     stop: () => {
       unfollow();
+      shared?.stop();
     },
   };
 }

@@ -62,6 +62,7 @@ export function settingsFromSystemSettings(config: Config, live: { readonly valu
       limits: { ...base.limits, maxCost: p.costLimit },
       costBudget: { points: p.costBudget, windowSeconds: p.costBudgetWindowSeconds },
       websocket: {
+        ...base.websocket,
         maxConnectionsPerIp: p.wsMaxConnectionsPerIp,
         maxConnectionsPerUser: p.wsMaxConnectionsPerUser,
         maxSubscriptionsPerConnection: p.wsMaxSubscriptionsPerConnection,

@@ -14,7 +14,7 @@ import type { Gate } from './gate';
 import type { RateLimiters } from './limiters';
 import { callerMeta, type Caller } from './request';
 import type { EdgeSettingsSource } from './settings';
-import type { WebsocketBudget } from './ws-budget';
+import type { ReleaseSlot, WebsocketBudget } from './ws-budget';
 
 type WsExtra = { socket: WebSocket; request: IncomingMessage };
 type ConnectionContext = WsContext<Record<string, unknown> | undefined, WsExtra>;
@@ -46,8 +46,10 @@ export interface WebsocketEdgeDeps {
 export interface WebsocketEdge {
   /** Counts and caps connections per IP; call before graphql-ws's `useServer` attaches its own listener. */
   watchConnections(server: WebSocketServer): void;
+  /** Runs first at `connection_init`: whether the connection got its IP's slot (closed with 4029 if not). */
+  admitted(ctx: ConnectionContext): Promise<boolean>;
   /** Runs after the auth hooks accepted a connection: the per-user connection cap. */
-  onConnected(ctx: ConnectionContext): boolean;
+  onConnected(ctx: ConnectionContext): Promise<boolean>;
   onClose(ctx: ConnectionContext): void;
   /** A connection whose token was refused at `connection_init` counts against its IP's request limit, as on HTTP. */
   onRefused(ctx: ConnectionContext): Promise<void>;
@@ -66,7 +68,9 @@ export interface WebsocketEdge {
 export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
   const { gate, budget, limiters, schema } = deps;
   const connectionIds = new WeakMap<object, string>();
-  const users = new WeakMap<object, string>();
+  /** The IP slot of each socket, taken when it connects (the count may ask Redis). */
+  const ipSlots = new WeakMap<object, Promise<ReleaseSlot | null>>();
+  const userSlots = new WeakMap<object, ReleaseSlot>();
   const admitted = new WeakMap<object, Set<string>>();
 
   const connectionCaller = (request: IncomingMessage, requestId: string, viewer: Viewer | null = null): Caller => ({
@@ -87,23 +91,41 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
     watchConnections(server) {
       server.on('connection', (socket: WebSocket, request: IncomingMessage) => {
         const caller = connectionCaller(request, randomUUID());
-        if (!budget.openConnection(caller)) {
-          closeWebSocket(socket, VigilCloseCode.TooManyConnections, 'Too many connections');
-          return;
-        }
-        socket.once('close', () => budget.closeConnection(caller.ip));
+        let closed = false;
+        socket.once('close', () => {
+          closed = true;
+          void slot.then((release) => release?.());
+        });
+        const slot = budget.openConnection(caller).then((release) => {
+          if (!release) closeWebSocket(socket, VigilCloseCode.TooManyConnections, 'Too many connections');
+          // Closed while the count was asked: give the slot back at once.
+          else if (closed) release();
+          return release;
+        });
+        ipSlots.set(socket, slot);
       });
     },
 
-    onConnected(ctx) {
+    async admitted(ctx) {
+      const slot = ipSlots.get(ctx.extra.socket);
+      return slot ? (await slot) !== null : true;
+    },
+
+    async onConnected(ctx) {
       const viewer = deps.viewerOf(ctx);
       if (!viewer) return true;
       const caller = connectionCaller(ctx.extra.request, randomUUID(), viewer);
-      if (!budget.openUserConnection(caller, viewer.id)) {
+      const release = await budget.openUserConnection(caller, viewer.id);
+      if (!release) {
         closeWebSocket(ctx.extra.socket, VigilCloseCode.TooManyConnections, 'Too many connections');
         return false;
       }
-      users.set(ctx, viewer.id);
+      // Closed while the count was asked: onClose has run already.
+      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+        release();
+        return false;
+      }
+      userSlots.set(ctx, release);
       return true;
     },
 
@@ -112,9 +134,8 @@ export function createWebsocketEdge(deps: WebsocketEdgeDeps): WebsocketEdge {
     },
 
     onClose(ctx) {
-      const userId = users.get(ctx);
-      if (userId) budget.closeUserConnection(userId);
-      users.delete(ctx);
+      userSlots.get(ctx)?.();
+      userSlots.delete(ctx);
     },
 
     async onSubscribe(ctx, id, payload) {
