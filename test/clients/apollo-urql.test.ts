@@ -7,7 +7,7 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 import WebSocket from 'ws';
 import { Role } from '../../src/permissions/roles';
 import { HealthStatus } from '../../src/schema/enums';
-import { tokenFor } from '../helpers/auth';
+import { createUser, signIn, tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -41,6 +41,12 @@ const ONE = gql`
 `;
 const DELETE_INVESTIGATION = gql`
   mutation DeleteInvestigation($id: ID!) { deleteInvestigationV2(id: $id) { deletedId } }
+`;
+const SESSIONS = gql`
+  query Sessions { mySessions { id current } }
+`;
+const REVOKE_SESSION = gql`
+  mutation RevokeSession($id: ID!) { revokeSessionV2(id: $id) { revokedId } }
 `;
 type Recent = { investigations?: { edges: { node: { id: string } }[] } };
 const recentIds = (data: unknown) => (data as Recent | undefined)?.investigations?.edges.map((e) => e.node.id);
@@ -201,6 +207,37 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
       } finally {
         watched.unsubscribe();
         deleter.stop();
+      }
+    });
+
+    it("drops a revoked session from a watched mySessions with revokeSessionV2's answer", async () => {
+      const user = await createUser(server, Role.VIEWER);
+      const here = await signIn(server, user.email, user.password);
+      await signIn(server, user.email, user.password);
+      const own = new ApolloClient({ link: new HttpLink({ uri: server.url, headers: { authorization: `Bearer ${here.accessToken}` } }), cache: new InMemoryCache() });
+      const lists: { id: string; current: boolean }[][] = [];
+      const watched = own.watchQuery({ query: SESSIONS }).subscribe((r) => {
+        const sessions = (r.data as { mySessions?: { id: string; current: boolean }[] } | undefined)?.mySessions;
+        if (sessions) lists.push(sessions);
+      });
+      try {
+        const both = await waitFor(lists, (sessions) => sessions.length === 2);
+        const other = both.find((s) => !s.current)!.id;
+        await own.mutate({
+          mutation: REVOKE_SESSION,
+          variables: { id: other },
+          update(cache, { data }) {
+            const { revokedId } = (data as { revokeSessionV2: { revokedId: string } }).revokeSessionV2;
+            cache.evict({ id: cache.identify({ __typename: 'Session', id: revokedId }) });
+            cache.gc();
+          },
+        });
+        expect((own.cache.extract() as Record<string, unknown>)[`Session:${other}`]).toBeUndefined();
+        const after = await waitFor(lists, (sessions) => sessions.length === 1);
+        expect(after.map((s) => s.current)).toEqual([true]);
+      } finally {
+        watched.unsubscribe();
+        own.stop();
       }
     });
 

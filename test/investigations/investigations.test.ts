@@ -17,7 +17,7 @@ import {
   UpdateInvestigationDocument,
 } from '../generated/graphql';
 import { createUser, signIn, tokenFor } from '../helpers/auth';
-import { graphql } from '../helpers/clients';
+import { graphql, subscribe, wsClient } from '../helpers/clients';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 describe('investigations: queries and mutations', () => {
@@ -340,6 +340,26 @@ describe('investigations: queries and mutations', () => {
       expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
       expect(missing.data).toBeNull();
     }
+  });
+
+  it('deleteInvestigationV2 over the websocket answers as over HTTP: FORBIDDEN, then the id, then NOT_FOUND', async () => {
+    const inv = await create();
+    const run = async (token: string) => {
+      const client = wsClient(server.wsUrl, token);
+      const result = subscribe(client, DeleteInvestigationV2Document, { id: inv.id });
+      try {
+        return await result.next();
+      } finally {
+        await result.close();
+        await client.dispose();
+      }
+    };
+    expect((await run(tokens.SENIOR_ANALYST)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const deleted = await run(tokens.INVESTIGATOR);
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data?.deleteInvestigationV2).toEqual({ deletedId: inv.id });
+    expect(await auditCount('INVESTIGATION_DELETE', inv.id)).toBe(1);
+    expect((await run(tokens.INVESTIGATOR)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('applies the permission map to every operation', async () => {
