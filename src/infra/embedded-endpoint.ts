@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile, rename, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
+import { isProcessAlive } from './process-alive';
 
 /**
  * How to reach an embedded PostgreSQL that a running Vigil process (server or CLI) started: written
@@ -46,16 +47,6 @@ async function readEndpointFile(dataDir: string): Promise<EmbeddedEndpoint | und
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The endpoint of an embedded database another live process serves from `dataDir`, when its file
  * exists, its owner still runs and the database answers within `timeoutMs`; undefined otherwise
@@ -63,7 +54,7 @@ function alive(pid: number): boolean {
  */
 export async function findRunningEmbedded(dataDir: string, timeoutMs = 3000): Promise<EmbeddedEndpoint | undefined> {
   const endpoint = await readEndpointFile(dataDir);
-  if (!endpoint || endpoint.pid === process.pid || !alive(endpoint.pid)) return undefined;
+  if (!endpoint || endpoint.pid === process.pid || !isProcessAlive(endpoint.pid)) return undefined;
   const client = new Client({ connectionString: endpoint.url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined);
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { userInfo } from 'node:os';
 import { findRunningEmbedded, removeEmbeddedEndpoint, writeEmbeddedEndpoint } from './embedded-endpoint';
 import { findFreePort } from './net';
+import { isProcessAlive } from './process-alive';
 import type { Logger } from './logger';
 
 /** A PostgreSQL server started by Vigil itself under its data directory. */
@@ -86,15 +87,6 @@ function startWatchdog(postmasterPid: number): ChildProcess {
   return watchdog;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * A postmaster still running on the data directory after the Vigil that started it died (its
  * watchdog killed too, e.g. `kill -9` of the whole process group) is stopped so this start can
@@ -107,7 +99,7 @@ async function takeOverStale(dataDir: string, databaseDir: string, log: Logger):
   } catch {
     return;
   }
-  if (!Number.isInteger(postmasterPid) || postmasterPid <= 0 || !isAlive(postmasterPid)) return;
+  if (!Number.isInteger(postmasterPid) || postmasterPid <= 0 || !isProcessAlive(postmasterPid)) return;
   if (await findRunningEmbedded(dataDir)) {
     throw new Error(`embedded PostgreSQL in ${databaseDir} is in use by another running Vigil; stop it first or set VIGIL_DATA_DIR`);
   }
@@ -119,8 +111,8 @@ async function takeOverStale(dataDir: string, databaseDir: string, log: Logger):
       return;
     }
     const deadline = Date.now() + waitMs;
-    while (isAlive(postmasterPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    if (!isAlive(postmasterPid)) return;
+    while (isProcessAlive(postmasterPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!isProcessAlive(postmasterPid)) return;
   }
   throw new Error(`embedded PostgreSQL (pid ${postmasterPid}) in ${databaseDir} did not stop`);
 }

@@ -2,16 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/infra/net';
+import { isProcessAlive } from '../../src/infra/process-alive';
 import { startGatewayProcess } from '../helpers/gateway-process';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the process as `npm start` runs it (embedded PostgreSQL, no settings)', () => {
   let dataDir: string;
@@ -43,10 +35,10 @@ describe('the process as `npm start` runs it (embedded PostgreSQL, no settings)'
     expect(created.errors).toBeUndefined();
 
     const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    expect(alive(postmaster)).toBe(true);
+    expect(isProcessAlive(postmaster)).toBe(true);
     expect(await first.stop()).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
-    expect(alive(postmaster)).toBe(false);
+    expect(isProcessAlive(postmaster)).toBe(false);
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
     const second = await start();

@@ -3,18 +3,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/infra/net';
+import { isProcessAlive } from '../../src/infra/process-alive';
 import { startGatewayProcess } from '../helpers/gateway-process';
 import { startTestServer } from '../helpers/server';
 import { until } from './helpers';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * `node src/main.ts` as `npm start` runs it: embedded PostgreSQL under `dataDir`, no other settings.
@@ -55,21 +47,21 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
     const firstPg = first.readyLine()!.postmasterPid;
     first.child.kill('SIGHUP');
     expect(await first.exited).toBe(0);
-    expect(alive(firstPg)).toBe(false);
+    expect(isProcessAlive(firstPg)).toBe(false);
 
     // The usual start time on this machine, right now.
     const normal = await startGateway(dataDir, port);
     const normalStart = normal.startMs;
     const { postmasterPid, watchdogPid } = normal.readyLine()!;
-    expect(alive(postmasterPid)).toBe(true);
+    expect(isProcessAlive(postmasterPid)).toBe(true);
 
     // kill -9 while requests are in flight: the watchdog stops PostgreSQL.
     const inFlight = Array.from({ length: 20 }, () => health(port).catch(() => undefined));
     normal.child.kill('SIGKILL');
     await normal.exited;
     await Promise.all(inFlight);
-    await until(() => !alive(postmasterPid), 'PostgreSQL to stop after its gateway was killed', 30_000);
-    await until(() => !alive(watchdogPid), 'the watchdog to end with it');
+    await until(() => !isProcessAlive(postmasterPid), 'PostgreSQL to stop after its gateway was killed', 30_000);
+    await until(() => !isProcessAlive(watchdogPid), 'the watchdog to end with it');
 
     const afterKill = await startGateway(dataDir, port);
     const afterKillStart = afterKill.startMs;
@@ -82,11 +74,11 @@ describe('the embedded PostgreSQL never outlives the gateway', () => {
     process.kill(orphan.watchdogPid, 'SIGKILL');
     afterKill.child.kill('SIGKILL');
     await afterKill.exited;
-    expect(alive(orphan.postmasterPid)).toBe(true);
+    expect(isProcessAlive(orphan.postmasterPid)).toBe(true);
     const takeover = await startGateway(dataDir, port);
     try {
       expect(takeover.output()).toContain('taking it over');
-      expect(alive(orphan.postmasterPid)).toBe(false);
+      expect(isProcessAlive(orphan.postmasterPid)).toBe(false);
       expect(await health(port)).toEqual({ health: { status: expect.any(String) } });
     } finally {
       expect(await takeover.stop()).toBe(0);

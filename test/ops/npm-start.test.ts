@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isProcessAlive } from '../../src/infra/process-alive';
 import { ROOT, startGatewayProcess } from '../helpers/gateway-process';
 
 // Two full builds (tsc and the pages) and a first start of the embedded database: slow on a loaded machine.
@@ -12,15 +13,6 @@ const TREE = ['src', 'scripts', 'bin', 'package.json', 'package-lock.json', 'tsc
 
 /** Only what a new user's shell would have: no setting of the test run leaks into the tree's start. */
 const SHELL = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), npm_config_update_notifier: 'false' };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * `npm start` in a copy of the repository with nothing built: its own dist, public and `.vigil`,
@@ -84,10 +76,10 @@ describe('`npm start` on a fresh tree', () => {
       expect(gateway.output()).toContain('created the first administrator admin@vigil.local');
 
       const postmaster = Number(readFileSync(path.join(tree, '.vigil', 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-      expect(alive(postmaster)).toBe(true);
+      expect(isProcessAlive(postmaster)).toBe(true);
       expect(await gateway.stop()).toBe(0);
       expect(gateway.output()).toContain('"msg":"stopped"');
-      expect(alive(postmaster)).toBe(false);
+      expect(isProcessAlive(postmaster)).toBe(false);
     } finally {
       await gateway.stop('SIGKILL');
     }

@@ -81,10 +81,12 @@ describe('the console when its websocket drops, in headless Chromium against a r
     });
     await page.goto(`${origin}/console`);
     await signInOnPage(page, admin);
-    await page.waitForSelector('[data-testid=live-state]:has-text("live")');
     const row = page.locator(`tr[data-alert-id="${alertId}"]`);
     await row.waitFor();
-    await expect(page.locator('[data-testid=health-status]').textContent()).resolves.toBe('UP');
+    // Signing in replaced the anonymous live connection: the row is there before the signed-in
+    // connection is live, and health is unknown until it is.
+    await page.waitForSelector('[data-testid=live-state]:text-is("live")');
+    await page.locator('[data-testid=health-status]:text-is("UP")').waitFor();
     await expect(row.getByRole('button', { name: 'Acknowledge' }).isEnabled()).resolves.toBe(true);
     await expect(row.locator('[data-testid=alert-escalated]').textContent()).resolves.toBe('escalated ×2');
     // Times carry their date.

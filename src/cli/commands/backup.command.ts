@@ -4,11 +4,11 @@ import type { Command } from 'commander';
 import { systemMeta, type RequestMeta } from '../../context';
 import { ErrorCode, VigilError } from '../../errors';
 import type { MikroORM } from '../../infra/db';
-import { createVigilPubSub } from '../../infra/pubsub';
 import { BackupStatus, BackupTrigger, RestoreDatabaseState } from '../../schema/backup.enums';
-import { createServices, stopServices, type Services } from '../../services';
+import type { Services } from '../../services';
 import type { BackupProgressEvent } from '../../services/backups/backup.service';
-import { CliError, ExitCode, withRuntime } from '../runtime';
+import { CliError, ExitCode } from '../runtime';
+import { withServices } from '../services';
 
 /**
  * Exit codes of `vigil backup …`, beyond {@link ExitCode}: 0 done, 1 failed (a backup that
@@ -64,17 +64,8 @@ function asCliError(error: unknown): unknown {
   return new CliError(error.message.replace(/\s+/g, ' '), exit);
 }
 
-async function withBackups<T>(fn: (services: Services, orm: MikroORM) => Promise<T>): Promise<T> {
-  return withRuntime(async ({ config, orm, logger }) => {
-    const services = createServices({ config, orm, pubsub: createVigilPubSub(), logger });
-    try {
-      return await fn(services, orm);
-    } catch (error) {
-      throw asCliError(error);
-    } finally {
-      await stopServices(services);
-    }
-  });
+function withBackups<T>(fn: (services: Services, orm: MikroORM) => Promise<T>): Promise<T> {
+  return withServices((services, { orm }) => fn(services, orm), { asCliError });
 }
 
 function formatBytes(n: number): string {

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { GraphQLError } from 'graphql';
-import { createVigilPubSub } from '../../infra/pubsub';
-import { createServices, stopServices } from '../../services';
 import { seedDemo, type DemoSeedResult } from '../../services/investigations/demo-seed';
-import { CliError, ExitCode, withRuntime } from '../runtime';
+import { CliError, ExitCode } from '../runtime';
+import { withServices } from '../services';
 
 export interface SeedCommandOptions {
   demo?: boolean;
@@ -53,8 +51,7 @@ export async function runSeed(options: SeedCommandOptions, print: (line: string)
   if (!options.demo) throw new CliError('nothing to seed: pass --demo to create demo users and investigations', ExitCode.USAGE);
   const password = options.password ?? randomBytes(12).toString('base64url');
   const started = Date.now();
-  const result = await withRuntime(async ({ config, orm, logger }) => {
-    const services = createServices({ config, orm, pubsub: createVigilPubSub(), logger });
+  const result = await withServices(async (services, { orm }) => {
     const progress = progressReporter();
     try {
       return await seedDemo(orm, { users: services.users, audit: services.audit }, {
@@ -65,12 +62,8 @@ export async function runSeed(options: SeedCommandOptions, print: (line: string)
         seed: options.seed,
         onProgress: (done, total) => progress.update(done, total),
       });
-    } catch (error) {
-      if (error instanceof GraphQLError) throw new CliError(error.message);
-      throw error;
     } finally {
       progress.stop();
-      await stopServices(services);
     }
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

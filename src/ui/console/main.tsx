@@ -231,6 +231,9 @@ function Console() {
   useEffect(() => {
     if (session.loading) return;
     let cancelled = false;
+    // The live feed is replaced (signed in, out, or a refreshed token): until the new one connects
+    // the page is not live, so health reads unknown and actions wait.
+    setLive({ kind: 'connecting' });
     // A refreshed token restarts the feed for the same user: keep the list on screen meanwhile.
     if (!token) setAlerts(new Map());
     setNotice(null);
