@@ -115,7 +115,8 @@ export class ConnectionRegistry {
    */
   async publish(event: SessionEvent): Promise<void> {
     this.notify(event);
-    if (this.shared?.redis.status === 'ready') {
+    // Also while still connecting (a CLI command that just started): the wait is bounded.
+    if (this.shared && this.shared.redis.status !== 'end') {
       await bounded(this.shared.redis.incr(this.epochKey())).catch((err: unknown) => this.logger.warn({ err }, 'could not raise the session epoch; other instances learn of the event by pub/sub'));
     }
     (this.pubsub.publish as unknown as (topic: string, payload: SessionEvent) => void).call(this.pubsub, SESSION_EVENTS_TOPIC, event);
