@@ -161,14 +161,21 @@ describe('sessions', () => {
     expect((await graphql(server.url, RefreshSessionDocument, { refreshToken })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it("revokeSession: own sessions yes, another user's no, any with ADMIN_ACCESS", async () => {
+  /** Alice signed in twice, Bob (same role) and an administrator: who may end which session. */
+  async function revocationCast() {
     const alice = await createUser(server, Role.ANALYST);
     const bob = await createUser(server, Role.ANALYST);
     const admin = await createUser(server, Role.ADMIN);
-    const aliceA = await signIn(server, alice.email, alice.password);
-    const aliceB = await signIn(server, alice.email, alice.password);
-    const bobToken = (await signIn(server, bob.email, bob.password)).accessToken;
-    const adminToken = (await signIn(server, admin.email, admin.password)).accessToken;
+    return {
+      aliceA: await signIn(server, alice.email, alice.password),
+      aliceB: await signIn(server, alice.email, alice.password),
+      bobToken: (await signIn(server, bob.email, bob.password)).accessToken,
+      adminToken: (await signIn(server, admin.email, admin.password)).accessToken,
+    };
+  }
+
+  it("revokeSession: own sessions yes, another user's no, any with ADMIN_ACCESS", async () => {
+    const { aliceA, aliceB, bobToken, adminToken } = await revocationCast();
 
     const foreign = await graphql(server.url, RevokeSessionDocument, { id: await sessionIdOf(aliceA.accessToken) }, { token: bobToken });
     expect(foreign.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -197,13 +204,7 @@ describe('sessions', () => {
   });
 
   it("revokeSessionV2: the same rules, answering with the ended session's id, which leaves mySessions", async () => {
-    const alice = await createUser(server, Role.ANALYST);
-    const bob = await createUser(server, Role.ANALYST);
-    const admin = await createUser(server, Role.ADMIN);
-    const aliceA = await signIn(server, alice.email, alice.password);
-    const aliceB = await signIn(server, alice.email, alice.password);
-    const bobToken = (await signIn(server, bob.email, bob.password)).accessToken;
-    const adminToken = (await signIn(server, admin.email, admin.password)).accessToken;
+    const { aliceA, aliceB, bobToken, adminToken } = await revocationCast();
     const aliceBSession = await sessionIdOf(aliceB.accessToken);
 
     const anonymous = await graphql(server.url, RevokeSessionV2Document, { id: aliceBSession });
