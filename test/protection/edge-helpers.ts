@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { GraphQLFormattedError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -186,4 +188,16 @@ export function openConnection(wsUrl: string, options: { ip?: string; token?: st
     });
     socket.on('error', reject);
   });
+}
+
+// A collector even without --expose-gc, so the heap is measured without garbage in it.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = (global as { gc?: () => void }).gc ?? (runInNewContext('gc') as () => void);
+
+/** The heap in use once pending work settled, after two full collections. */
+export async function heapUsed(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 200));
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
 }

@@ -1,10 +1,8 @@
 import { Role } from '../../src/permissions/roles';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { randomBytes } from 'node:crypto';
 import { tokenFor } from '../helpers/auth';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { codeOf, openConnection, overHttp, overWebsocket, socketClient, type RawConnection } from './edge-helpers';
+import { codeOf, heapUsed, openConnection, overHttp, overWebsocket, type RawConnection, socketClient } from './edge-helpers';
 
 const from = (ip: string) => ({ 'x-forwarded-for': ip });
 const HEALTH = '{ health { status } }';
@@ -138,15 +136,6 @@ describe('two instances sharing Redis', () => {
   });
 });
 
-// A collector even without --expose-gc, so the heap is measured without garbage in it.
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = (global as { gc?: () => void }).gc ?? (runInNewContext('gc') as () => void);
-async function heapUsed(): Promise<number> {
-  await new Promise((r) => setTimeout(r, 200));
-  collectGarbage();
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-}
 
 describe('websocket budgets', () => {
   let server: TestServer;

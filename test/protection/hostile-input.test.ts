@@ -1,8 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -13,6 +11,7 @@ import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { heapUsed } from './edge-helpers';
 
 interface RawResponse {
   status: number;
@@ -61,16 +60,6 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean):
   return value;
 }
 
-// A collector even without --expose-gc, so the heap is measured without garbage in it.
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = (global as { gc?: () => void }).gc ?? (runInNewContext('gc') as () => void);
-
-async function heapUsed(): Promise<number> {
-  await new Promise((r) => setTimeout(r, 200));
-  collectGarbage();
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
-}
 
 describe('hostile input against a running gateway', () => {
   let server: TestServer;
