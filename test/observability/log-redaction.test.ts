@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
 import { Role } from '../../src/permissions/roles';
 import { createUser, signIn } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
+import { CapturedLog } from '../helpers/captured-log';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-/** Everything the gateway logged, as raw text. */
-class CapturedLog extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-  lines(): Record<string, unknown>[] {
-    return this.text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-}
 
 /** JSON-escaped too: a value inside a logged string appears escaped. */
 function expectAbsent(text: string, values: string[]): void {

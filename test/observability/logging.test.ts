@@ -1,24 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
 import { AddFindingForLogsDocument, HealthStatusOnlyDocument, LoginForLogsDocument, RefreshForLogsDocument } from '../generated/graphql';
 import { graphql } from '../helpers/clients';
+import { CapturedLog } from '../helpers/captured-log';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-/** Everything the gateway logged, one parsed JSON object per line. */
-class CapturedLog extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-  lines(): Record<string, unknown>[] {
-    return this.text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-}
 
 describe('structured logs of GraphQL operations', () => {
   const log = new CapturedLog();

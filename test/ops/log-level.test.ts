@@ -1,18 +1,11 @@
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
 import { Role } from '../../src/permissions/roles';
 import { RaiseAlertDocument } from '../generated/graphql';
 import { tokenFor } from '../helpers/auth';
 import { graphql } from '../helpers/clients';
+import { CapturedLog } from '../helpers/captured-log';
 import { startTestServer, type TestServer } from '../helpers/server';
 
-class Captured extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
 /** How many times the JSON object on `line` names `level` at its top level (JSON.parse keeps only the last). */
 function levelKeys(line: string): number {
@@ -32,7 +25,7 @@ function levelKeys(line: string): number {
 }
 
 describe('log lines have one level', () => {
-  const out = new Captured();
+  const out = new CapturedLog();
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ logger: createLogger('info', out), env: { LOG_LEVEL: 'info', VIGIL_ALERT_LOG_MIN_LEVEL: 'INFO' } });
@@ -55,7 +48,7 @@ describe('log lines have one level', () => {
   });
 
   it('keeps a caller’s own level field under payloadLevel', () => {
-    const sink = new Captured();
+    const sink = new CapturedLog();
     createLogger('info', sink).info({ level: 'CRITICAL', other: 1 }, 'stray level');
     expect(levelKeys(sink.text)).toBe(1);
     expect(JSON.parse(sink.text)).toMatchObject({ level: 'info', payloadLevel: 'CRITICAL', other: 1 });
