@@ -132,6 +132,14 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
     return client;
   };
 
+  /** A watcher that notes each new health status the watched query shows (repeats are not noted). */
+  function recordStatus(seen: string[]) {
+    return (result: { data?: unknown }) => {
+      const status = (result.data as { health?: { status: string } } | undefined)?.health?.status;
+      if (status && seen.at(-1) !== status) seen.push(status);
+    };
+  }
+
   /** Takes Redis away and back while `watch` holds the statuses a watched health query showed. */
   async function flipHealth(seen: string[]): Promise<void> {
     await waitFor(seen, (s) => s === HealthStatus.UP);
@@ -243,10 +251,7 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
 
     it('updates a watched health query from healthChanged pushes (UP, DEGRADED, UP)', async () => {
       const seen: string[] = [];
-      const watched = client.watchQuery({ query: HEALTH, fetchPolicy: 'network-only', nextFetchPolicy: 'cache-only' }).subscribe((r) => {
-        const status = (r.data as { health?: { status: string } } | undefined)?.health?.status;
-        if (status && seen.at(-1) !== status) seen.push(status);
-      });
+      const watched = client.watchQuery({ query: HEALTH, fetchPolicy: 'network-only', nextFetchPolicy: 'cache-only' }).subscribe(recordStatus(seen));
       const pushes = client.subscribe({ query: HEALTH_CHANGED }).subscribe(() => undefined);
       try {
         await flipHealth(seen);
@@ -339,10 +344,7 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
 
     it('updates a watched health query from healthChanged pushes (UP, DEGRADED, UP)', async () => {
       const seen: string[] = [];
-      const watched = client.query(HEALTH, {}, { requestPolicy: 'network-only' }).subscribe((r) => {
-        const status = (r.data as { health?: { status: string } } | undefined)?.health?.status;
-        if (status && seen.at(-1) !== status) seen.push(status);
-      });
+      const watched = client.query(HEALTH, {}, { requestPolicy: 'network-only' }).subscribe(recordStatus(seen));
       const pushes = client.subscription(HEALTH_CHANGED, {}).subscribe(() => undefined);
       try {
         await flipHealth(seen);
