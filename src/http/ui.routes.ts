@@ -114,8 +114,8 @@ function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
-function page(title: string, assets: { js: string; css: string | null }, graphqlPath: string): string {
-  const css = assets.css ? `\n    <link rel="stylesheet" href="${ASSETS_PREFIX}/${assets.css}">` : '';
+/** The start of every page up to `<body`: charset, viewport, no referrer, the title and the icon, then `extra` head lines. */
+function pageHead(title: string, extra: string[] = []): string {
   return `<!doctype html>
 <html lang="en">
   <head>
@@ -123,12 +123,31 @@ function page(title: string, assets: { js: string; css: string | null }, graphql
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
     <title>${title}</title>
-    <link rel="icon" href="/favicon.svg" type="image/svg+xml">${css}
-    <script defer src="${ASSETS_PREFIX}/${assets.js}"></script>
-  </head>
+    <link rel="icon" href="/favicon.svg" type="image/svg+xml">${extra.map((line) => `\n    ${line}`).join('')}
+  </head>`;
+}
+
+function page(title: string, assets: { js: string; css: string | null }, graphqlPath: string): string {
+  const css = assets.css ? [`<link rel="stylesheet" href="${ASSETS_PREFIX}/${assets.css}">`] : [];
+  return `${pageHead(title, [...css, `<script defer src="${ASSETS_PREFIX}/${assets.js}"></script>`])}
   <body data-graphql-path="${escapeAttribute(graphqlPath)}">
     <noscript>This page needs JavaScript.</noscript>
     <div id="root"></div>
+  </body>
+</html>
+`;
+}
+
+/** `GET /` for a browser: where things are, without JavaScript. */
+function homePage(links: { href: string; label: string; note: string }[]): string {
+  const items = links.map((l) => `      <li><a href="${escapeAttribute(l.href)}">${l.label}</a> — ${l.note}</li>`).join('\n');
+  return `${pageHead('Vigil')}
+  <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
+    <h1>Vigil</h1>
+    <p>A GraphQL gateway for trust-and-safety and security-operations teams. GraphQL is served at <code>POST /graphql</code> (and websockets on the same path).</p>
+    <ul>
+${items}
+    </ul>
   </body>
 </html>
 `;
@@ -142,29 +161,6 @@ function page(title: string, assets: { js: string; css: string | null }, graphql
  * Each page is switched by configuration (`VIGIL_GRAPHIQL`, `VIGIL_CONSOLE`); with the IDE off, a
  * browser at `/graphql` gets a plain 404 rather than Apollo's landing page, which loads from a CDN.
  */
-/** `GET /` for a browser: where things are, without JavaScript. */
-function homePage(links: { href: string; label: string; note: string }[]): string {
-  const items = links.map((l) => `      <li><a href="${escapeAttribute(l.href)}">${l.label}</a> — ${l.note}</li>`).join('\n');
-  return `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>Vigil</title>
-    <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-  </head>
-  <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
-    <h1>Vigil</h1>
-    <p>A GraphQL gateway for trust-and-safety and security-operations teams. GraphQL is served at <code>POST /graphql</code> (and websockets on the same path).</p>
-    <ul>
-${items}
-    </ul>
-  </body>
-</html>
-`;
-}
-
 export function registerUiRoutes(app: FastifyInstance, deps: UiRoutesDeps): void {
   const { graphiql, console: consoleEnabled } = deps.config.ui;
   const graphqlPath = deps.graphqlPath ?? '/graphql';
