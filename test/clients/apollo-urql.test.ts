@@ -132,12 +132,27 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
     return client;
   };
 
-  /** A watcher that notes each new health status the watched query shows (repeats are not noted). */
-  function recordStatus(seen: string[]) {
-    return (result: { data?: unknown }) => {
+  /**
+   * Watches `health` (`watch` hands each result to `note`) and listens to healthChanged (`listen`)
+   * through one client while the health flips UP, DEGRADED, UP: the watched query must show each.
+   */
+  async function expectPushesToUpdateWatchedHealth(
+    watch: (note: (result: { data?: unknown }) => void) => { unsubscribe(): void },
+    listen: () => { unsubscribe(): void },
+  ): Promise<void> {
+    const seen: string[] = [];
+    const watched = watch((result) => {
       const status = (result.data as { health?: { status: string } } | undefined)?.health?.status;
       if (status && seen.at(-1) !== status) seen.push(status);
-    };
+    });
+    const pushes = listen();
+    try {
+      await flipHealth(seen);
+      expect(seen).toEqual([HealthStatus.UP, HealthStatus.DEGRADED, HealthStatus.UP]);
+    } finally {
+      pushes.unsubscribe();
+      watched.unsubscribe();
+    }
   }
 
   /** Takes Redis away and back while `watch` holds the statuses a watched health query showed. */
@@ -250,16 +265,10 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
     });
 
     it('updates a watched health query from healthChanged pushes (UP, DEGRADED, UP)', async () => {
-      const seen: string[] = [];
-      const watched = client.watchQuery({ query: HEALTH, fetchPolicy: 'network-only', nextFetchPolicy: 'cache-only' }).subscribe(recordStatus(seen));
-      const pushes = client.subscribe({ query: HEALTH_CHANGED }).subscribe(() => undefined);
-      try {
-        await flipHealth(seen);
-        expect(seen).toEqual([HealthStatus.UP, HealthStatus.DEGRADED, HealthStatus.UP]);
-      } finally {
-        pushes.unsubscribe();
-        watched.unsubscribe();
-      }
+      await expectPushesToUpdateWatchedHealth(
+        (note) => client.watchQuery({ query: HEALTH, fetchPolicy: 'network-only', nextFetchPolicy: 'cache-only' }).subscribe(note),
+        () => client.subscribe({ query: HEALTH_CHANGED }).subscribe(() => undefined),
+      );
     }, 60_000);
   });
 
@@ -343,16 +352,10 @@ describe('Apollo Client 4 and urql graphcache against a real gateway', () => {
     });
 
     it('updates a watched health query from healthChanged pushes (UP, DEGRADED, UP)', async () => {
-      const seen: string[] = [];
-      const watched = client.query(HEALTH, {}, { requestPolicy: 'network-only' }).subscribe(recordStatus(seen));
-      const pushes = client.subscription(HEALTH_CHANGED, {}).subscribe(() => undefined);
-      try {
-        await flipHealth(seen);
-        expect(seen).toEqual([HealthStatus.UP, HealthStatus.DEGRADED, HealthStatus.UP]);
-      } finally {
-        pushes.unsubscribe();
-        watched.unsubscribe();
-      }
+      await expectPushesToUpdateWatchedHealth(
+        (note) => client.query(HEALTH, {}, { requestPolicy: 'network-only' }).subscribe(note),
+        () => client.subscription(HEALTH_CHANGED, {}).subscribe(() => undefined),
+      );
     }, 60_000);
   });
 
