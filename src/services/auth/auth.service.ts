@@ -607,7 +607,9 @@ export class AuthService {
   private async endSession(meta: RequestMeta, sessionId: string, reason: RevocationReason, action: string): Promise<void> {
     if (!/^[0-9a-f-]{36}$/i.test(sessionId)) throw new NotFoundError('Session', sessionId);
     const em = this.deps.orm.em.fork();
-    await em.transactional(async (tx) => {
+    // The id as stored (PostgreSQL reads a UUID in any case): the one cached states and open
+    // connections are known by, whatever spelling the caller used.
+    const storedId = await em.transactional(async (tx) => {
       const session = await tx.findOne(Session, { id: sessionId });
       if (!session) throw new NotFoundError('Session', sessionId);
       const wasActive = !session.revokedAt;
@@ -618,11 +620,12 @@ export class AuthService {
       await this.audit.record(tx, meta, {
         action,
         resourceType: 'Session',
-        resourceId: sessionId,
+        resourceId: session.id,
         changes: { userId: session.userId, alreadyEnded: !wasActive },
       });
+      return session.id;
     });
-    await this.deps.connections.publish({ sessionIds: [sessionId], reason });
+    await this.deps.connections.publish({ sessionIds: [storedId], reason });
   }
 
   /** Revokes sessions outside a request (reuse detection, expiry) and closes their websockets. */
